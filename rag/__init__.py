@@ -1,0 +1,1 @@
+"""Stage 3 of Seed: question in, cited answer out (retrieve -> read -> answer)."""
