@@ -1,0 +1,256 @@
+"""Index stage: build or update the index from sources, incrementally and safely.
+
+    report = ingest_sources(resolve_sources(args, settings).sources, settings)
+
+For each source the file's sha256 is compared with the live index: an unchanged document is
+neither parsed nor embedded again, a changed one has its chunks replaced, a file whose bytes
+are already indexed under another name is skipped. Vectors are cached per document as they
+are computed, so an ingest killed mid-way resumes where it stopped. The new index is written
+as a fresh version and swapped in atomically (see `index.store`); a lock keeps two ingests
+from writing at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+from ingest.pdf import ParseError, load_document
+
+from index.cache import VectorCache
+from index.embed import Embedder, embedder_ids, load_embedders
+from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
+from index.progress import NullReporter, Reporter
+from index.store import (
+    Meta,
+    StoredIndex,
+    build_faiss,
+    load_version,
+    read_meta,
+    save_version,
+)
+from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.settings import Settings
+from ingest.sources import Source
+from ingest.types import Chunk
+
+log = logging.getLogger(__name__)
+
+
+class IngestBusyError(RuntimeError):
+    """Another ingest holds the index lock."""
+
+
+@dataclass
+class BuildReport:
+    """What one ingest did; the CLI prints it as the closing summary."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    documents: int = 0
+    pages: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    version: str = ""
+
+
+def expected_meta(settings: Settings, embedders: list[Embedder]) -> Meta:
+    return Meta(
+        embedders=[{"id": e.id, "dim": e.dim} for e in embedders],
+        chunker=CHUNKER_VERSION,
+        lexical=LEXICAL_VERSION,
+        chunk_tokens=settings.chunk_tokens,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-indexed: the paper title as a header, then the chunk."""
+    return f"{chunk.title}\n{chunk.text}"
+
+
+def ingest_sources(
+    sources: list[Source],
+    settings: Settings,
+    reporter: Reporter | None = None,
+    rebuild: bool = False,
+    lock_timeout_s: float = 0,
+) -> BuildReport:
+    """Add `sources` to the index (replacing changed documents); see the module docstring."""
+    root = settings.index_dir
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(root / "lock"), timeout=lock_timeout_s):
+            return _ingest_locked(sources, settings, reporter or NullReporter(), rebuild)
+    except Timeout as e:
+        raise IngestBusyError(
+            f"another `rag ingest` is writing the index in {root}: wait for it to finish"
+        ) from e
+
+
+def _ingest_locked(
+    sources: list[Source], settings: Settings, reporter: Reporter, rebuild: bool
+) -> BuildReport:
+    report = BuildReport()
+    old_meta = read_meta(settings.index_dir)
+    reuse = old_meta is not None and not rebuild and _same_chunking(old_meta, settings)
+    old = load_version(settings.index_dir) if reuse else None
+    docs_meta = dict(old_meta.docs) if reuse and old_meta else {}
+    old_chunks = _chunks_by_doc(old.chunks) if old else {}
+
+    t0 = time.perf_counter()
+    fresh = _parse_changed(sources, docs_meta, old_chunks, report, settings, reporter)
+    report.timings["parse_s"] = time.perf_counter() - t0
+    if not fresh and old is not None and old_meta and _same_embedders(old_meta, settings):
+        report.version, report.documents = old.version, len(docs_meta)
+        report.chunks = len(old.chunks)
+        return report  # nothing changed: no new version, nothing embedded
+
+    for doc_id, chunks in fresh.items():
+        old_chunks[doc_id] = chunks
+    all_chunks = [c for doc_id in sorted(old_chunks) for c in old_chunks[doc_id]]
+    embedders = load_embedders(settings.embedder)
+    t0 = time.perf_counter()
+    vectors = _embed_all(all_chunks, docs_meta, embedders, settings, reporter, report)
+    report.timings["embed_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    lexical = LexicalIndex.build([tokenize(embed_text(c), c.lang) for c in all_chunks])
+    meta = expected_meta(settings, embedders)
+    meta.docs = docs_meta
+    stored = StoredIndex(meta, all_chunks, [build_faiss(v) for v in vectors], lexical)
+    report.version = save_version(settings.index_dir, stored)
+    report.timings["index_s"] = time.perf_counter() - t0
+    report.documents, report.chunks = len(docs_meta), len(all_chunks)
+    return report
+
+
+def _same_chunking(meta: Meta, settings: Settings) -> bool:
+    return (meta.chunker, meta.lexical, meta.chunk_tokens) == (
+        CHUNKER_VERSION,
+        LEXICAL_VERSION,
+        settings.chunk_tokens,
+    )
+
+
+def _same_embedders(meta: Meta, settings: Settings) -> bool:
+    return [e["id"] for e in meta.embedders] == embedder_ids(settings.embedder)
+
+
+def _chunks_by_doc(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
+    out: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        out.setdefault(c.doc_id, []).append(c)
+    return out
+
+
+def _parse_changed(
+    sources: list[Source],
+    docs_meta: dict[str, dict],
+    old_chunks: dict[str, list[Chunk]],
+    report: BuildReport,
+    settings: Settings,
+    reporter: Reporter,
+) -> dict[str, list[Chunk]]:
+    """Parse and chunk the sources whose bytes changed; record the rest as unchanged."""
+    by_sha = {m["sha256"]: d for d, m in docs_meta.items()}
+    todo: list[tuple[Source, str]] = []
+    for src in sources:
+        sha = file_sha256(src.path)
+        owner = by_sha.get(sha)
+        if owner == src.paper.doc_id and src.paper.doc_id in old_chunks:
+            report.unchanged.append(owner)
+        elif owner is not None and owner != src.paper.doc_id:
+            report.skipped.append((str(src.path), f"same file as {owner}, indexed once"))
+        else:
+            by_sha[sha] = src.paper.doc_id
+            todo.append((src, sha))
+    fresh: dict[str, list[Chunk]] = {}
+    reporter.start("parse", len(todo), "docs")
+    for src, sha in todo:
+        chunks = _parse_one(src, sha, docs_meta, report, settings)
+        if chunks is not None:
+            fresh[src.paper.doc_id] = chunks
+        reporter.advance("parse")
+    reporter.finish("parse")
+    report.pages = sum(m.get("pages", 0) for m in docs_meta.values())
+    return fresh
+
+
+def _parse_one(
+    src: Source, sha: str, docs_meta: dict[str, dict], report: BuildReport, settings: Settings
+) -> list[Chunk] | None:
+    try:
+        doc = load_document(src.path, src.paper)
+    except ParseError as e:
+        report.skipped.append((str(src.path), str(e)))
+        return None
+    chunks = chunk_document(doc, settings.chunk_tokens)
+    if not chunks:
+        report.skipped.append((str(src.path), "no text to index"))
+        return None
+    doc_id = src.paper.doc_id
+    (report.updated if doc_id in docs_meta else report.added).append(doc_id)
+    docs_meta[doc_id] = {
+        "sha256": sha,
+        "title": doc.paper.title,
+        "url": doc.paper.url,
+        "path": str(src.path),
+        "kind": src.kind,
+        "lang": doc.lang,
+        "pages": len(doc.page_offsets),
+        "chunks": len(chunks),
+    }
+    return chunks
+
+
+def _embed_all(
+    chunks: list[Chunk],
+    docs_meta: dict[str, dict],
+    embedders: list[Embedder],
+    settings: Settings,
+    reporter: Reporter,
+    report: BuildReport,
+) -> list[np.ndarray]:
+    """One (n_chunks, dim) matrix per embedder, from the per-document cache where possible."""
+    by_doc = _chunks_by_doc(chunks)
+    out = []
+    for emb in embedders:
+        cache = VectorCache(settings.index_dir / "cache", emb.id, CHUNKER_VERSION,
+                            settings.chunk_tokens)
+        todo = [d for d in by_doc if not cache.has(docs_meta[d]["sha256"])]
+        reporter.start(f"embed {emb.id}", sum(len(by_doc[d]) for d in todo), "chunks")
+        for doc_id in todo:
+            vecs = _embed_doc(emb, by_doc[doc_id], settings, reporter, f"embed {emb.id}")
+            cache.put(docs_meta[doc_id]["sha256"], vecs)
+            report.embedded_chunks += len(vecs)
+        reporter.finish(f"embed {emb.id}")
+        parts = [cache.get(docs_meta[d]["sha256"]) for d in by_doc]
+        out.append(np.vstack(parts) if parts else np.zeros((0, emb.dim), np.float32))
+    return out
+
+
+def _embed_doc(
+    emb: Embedder, chunks: list[Chunk], settings: Settings, reporter: Reporter, stage: str
+) -> np.ndarray:
+    parts = []
+    for i in range(0, len(chunks), settings.embed_batch):
+        batch = chunks[i : i + settings.embed_batch]
+        parts.append(emb.encode_document([embed_text(c) for c in batch]))
+        reporter.advance(stage, len(batch))
+    return np.vstack(parts)

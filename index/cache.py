@@ -1,0 +1,41 @@
+"""Index stage: per-document vector cache, the reason an interrupted ingest resumes.
+
+Vectors are stored per (embedder, chunker, document sha256) as `.npy` files written
+atomically, the moment a document is embedded. A rerun after a crash or Ctrl-C finds them
+and embeds only what is missing; a document whose bytes did not change is never re-embedded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+
+class VectorCache:
+    """Vectors of whole documents, keyed by the document's content hash."""
+
+    def __init__(self, root: Path, embedder_id: str, chunker: str, chunk_tokens: int) -> None:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder_id}-{chunker}-{chunk_tokens}")
+        self.folder = root / slug
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha: str) -> Path:
+        return self.folder / f"{sha}.npy"
+
+    def has(self, sha: str) -> bool:
+        return self._path(sha).is_file()
+
+    def get(self, sha: str) -> np.ndarray:
+        return np.load(self._path(sha))
+
+    def put(self, sha: str, vectors: np.ndarray) -> None:
+        tmp = self.folder / f".{sha}.{uuid.uuid4().hex[:6]}.tmp.npy"
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(vectors, dtype=np.float32))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._path(sha))

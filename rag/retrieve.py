@@ -1,0 +1,155 @@
+"""Rag stage: hybrid retrieval, dense legs (one per embedder) + BM25, fused by rank.
+
+Each leg ranks chunks on its own: the dense legs by cosine between the question's and the
+chunks' embeddings (multilingual, so 파라미터 공유 and 参数共享 land near "parameter
+sharing"), BM25 by shared tokens (exact names and numbers: ALBERT, 8k, 28.4). Reciprocal
+rank fusion (RRF) adds 1 / (60 + rank) over the legs, so no leg's score scale matters.
+
+Questions comparing two things ("A와 B 차이", "A和B的区别", "A vs B") are also searched once
+per side, and the sides' best hits are interleaved, so both papers reach the top.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from index.embed import Embedder, load_embedders
+from index.lexical import tokenize
+from index.store import StoredIndex, load_version
+from ingest.lang import detect_lang
+from ingest.settings import Settings
+from ingest.types import Chunk, Lang
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score, 1-based rank and per-leg ranks."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    legs: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+_SIDES = {
+    "ko": re.compile(r"^(?P<a>.+?)\s*(?:와|과|랑|이랑|하고|vs\.?|대)\s+(?P<b>.+?)(?:의|는|은)?\s*"
+                     r"(?:차이|비교|다른 점|공통점)"),
+    "zh": re.compile(r"^(?P<a>.+?)\s*(?:和|与|跟|同|vs\.?)\s*(?P<b>.+?)\s*(?:有什么|的)?"
+                     r"(?:区别|差别|差异|不同|比较|对比)"),
+    "en": re.compile(r"(?:between\s+)?(?P<a>[\w.\-]+(?:\s[\w.\-]+)?)\s+(?:and|vs\.?|versus)\s+"
+                     r"(?P<b>[\w.\-]+(?:\s[\w.\-]+)?)", re.I),
+}
+_EN_CUE = re.compile(r"\b(differ|difference|compare|comparison|versus|vs\.?)\b", re.I)
+
+
+def comparison_sides(question: str, lang: Lang) -> list[str]:
+    """The two things a comparison question compares, else [].
+
+    >>> comparison_sides("ALBERT와 ELECTRA 차이?", "ko")
+    ['ALBERT', 'ELECTRA']
+    """
+    if lang == "en" and not _EN_CUE.search(question):
+        return []
+    m = _SIDES[lang].search(question.strip())
+    if not m:
+        return []
+    sides = [m.group("a").strip(" ,?"), m.group("b").strip(" ,?")]
+    return sides if all(sides) else []
+
+
+def rrf(rankings: dict[str, list[int]], k: int = RRF_K) -> list[tuple[int, float, dict]]:
+    """Fuse ranked row lists: [(row, score, {leg: rank})], best first."""
+    scores: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for leg, rows in rankings.items():
+        for rank, row in enumerate(rows, start=1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank)
+            ranks.setdefault(row, {})[leg] = rank
+    order = sorted(scores, key=lambda r: -scores[r])
+    return [(r, scores[r], ranks[r]) for r in order]
+
+
+class Retriever:
+    """Hybrid search over the stored index; load once, query many times."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: StoredIndex | None = None,
+        embedders: list[Embedder] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index = index or load_version(settings.index_dir)
+        self.embedders = embedders or load_embedders(settings.embedder)
+        self.index.meta.check_embedders([e.id for e in self.embedders])
+
+    def legs(self, query: str, lang: Lang | None = None) -> dict[str, list[int]]:
+        """Each leg's ranked rows for `query` (dense-0, dense-1, ..., bm25)."""
+        lang = lang or detect_lang(query)
+        n = self.settings.candidates
+        out = {}
+        for i, emb in enumerate(self.embedders):
+            qv = emb.encode_query([query])[0]
+            out[f"dense-{i}"] = [r for r, _ in self.index.dense_search(i, qv, n)]
+        out["bm25"] = [r for r, _ in self.index.lexical.search(tokenize(query, lang), n)]
+        return out
+
+    def search(self, query: str, k: int = 10, legs: set[str] | None = None) -> list[Hit]:
+        """The `k` best chunks for `query`; `legs` limits fusion to some legs (for eval)."""
+        lang = detect_lang(query)
+        fused = self._fused(query, lang, legs)
+        sides = comparison_sides(query, lang)
+        if sides:
+            per_side = [self._fused(s, detect_lang(s), legs) for s in sides]
+            fused = _interleave([fused[:k]] + [p[:k] for p in per_side])
+        return [
+            Hit(self.index.chunks[row], score, rank, ranks)
+            for rank, (row, score, ranks) in enumerate(fused[:k], start=1)
+        ]
+
+    def _fused(self, query: str, lang: Lang, legs: set[str] | None):
+        rankings = self.legs(query, lang)
+        if legs:
+            rankings = {name: rows for name, rows in rankings.items() if name in legs}
+        return rrf(rankings)
+
+
+def _interleave(lists: list[list[tuple]]) -> list[tuple]:
+    """Round-robin over ranked lists, dropping rows already taken."""
+    seen: set[int] = set()
+    out = []
+    for i in range(max(len(x) for x in lists)):
+        for ranked in lists:
+            if i < len(ranked) and ranked[i][0] not in seen:
+                seen.add(ranked[i][0])
+                out.append(ranked[i])
+    return out
+
+
+def to_langchain(hit: Hit) -> LCDocument:
+    """A Hit as a LangChain Document (chunk fields in metadata)."""
+    c = hit.chunk
+    meta = {k: getattr(c, k) for k in ("chunk_id", "doc_id", "title", "page_start", "page_end",
+                                       "lang", "url", "seq")}
+    return LCDocument(page_content=c.text, metadata=meta | {"score": hit.score, "rank": hit.rank})
+
+
+class SeedRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain `BaseRetriever` (for use in any chain)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: Retriever
+    k: int = 6
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [to_langchain(h) for h in self.retriever.search(query, self.k)]
