@@ -1,0 +1,187 @@
+"""Rag stage: `ask(question)` -> a cited `Answer` in the question's language, or an honest no.
+
+    assistant = Assistant(settings)          # loads the index, embedders and model once
+    answer = assistant.ask("ALBERT와 ELECTRA 차이?", on_token=print)
+
+Steps: retrieve (hybrid) -> passages (hit + continuation, within a token budget) -> abstain
+early when retrieval found nothing close -> read with the chat model (LangChain chain,
+streamed) -> language check (one repair by translation) -> citation check and repair ->
+`Answer` with numbered citations, each with the quote that supports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from ingest.lang import detect_lang, is_foreign
+from ingest.settings import Settings
+from rag.cite import CheckedSentence, best_quote, check_answer
+from rag.context import Passage, build_passages
+from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
+from rag.retrieve import Hit, Retriever
+
+log = logging.getLogger(__name__)
+
+MIN_RELEVANCE = 0.80  # best question-passage e5 cosine below this: nothing relevant found
+_ABSTAIN_CUES = re.compile(
+    r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
+    r"do not (?:contain|answer|mention)|does not (?:contain|answer|mention)|not mentioned|"
+    r"cannot (?:find|answer)|no information)", re.I)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer, with the passage sentence that supports it."""
+
+    n: int
+    doc_id: str
+    title: str
+    page_start: int
+    page_end: int
+    url: str
+    quote: str
+
+
+@dataclass
+class Answer:
+    question: str
+    lang: str
+    text: str
+    citations: list[Citation]
+    passages: list[Passage]
+    abstained: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
+
+
+def page_url(p: Passage) -> str:
+    """arXiv abstract page, or the PDF at the cited page for local files."""
+    if p.url:
+        return p.url
+    return ""
+
+
+class Assistant:
+    """Retriever + reader, loaded once and reused for many questions."""
+
+    def __init__(
+        self, settings: Settings, retriever: Retriever | None = None,
+        llm: BaseChatModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self._llm = llm
+
+    @property
+    def llm(self) -> BaseChatModel:
+        if self._llm is None:
+            from rag.llm import chat_model
+
+            self._llm = chat_model(self.settings)
+        return self._llm
+
+    def ask(
+        self, question: str, on_token: Callable[[str], None] | None = None, k: int | None = None
+    ) -> Answer:
+        t0 = time.perf_counter()
+        lang = "en" if is_foreign(question) else detect_lang(question)
+        hits = self.retriever.search(question, max(k or self.settings.k, 1))
+        passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
+                                  k or self.settings.k)
+        timings = {"retrieve_s": time.perf_counter() - t0}
+        if not passages or self.relevance(question, hits) < MIN_RELEVANCE:
+            return self._abstain(question, lang, passages, timings, t0)
+        raw, first = self._read(question, lang, passages, on_token, t0)
+        timings["first_token_s"] = first
+        raw = self._ensure_language(raw, lang)
+        answer = self._finish(question, lang, raw, passages, timings)
+        timings["total_s"] = time.perf_counter() - t0
+        return answer
+
+    def relevance(self, question: str, hits: list[Hit]) -> float:
+        """Best cosine between the question and the top hits under the first embedder."""
+        emb = self.retriever.embedders[0]
+        q = emb.encode_query([question])[0]
+        rows = [self.retriever.index.row_of(h.chunk.doc_id, h.chunk.seq) for h in hits[:5]]
+        vecs = [self.retriever.index.dense[0].reconstruct(r) for r in rows if r is not None]
+        return float(max(np.asarray(vecs) @ q)) if vecs else 0.0
+
+    def _read(self, question, lang, passages, on_token, t0) -> tuple[str, float]:
+        chain = reader_prompt() | self.llm | StrOutputParser()
+        parts: list[str] = []
+        first = 0.0
+        for piece in chain.stream(prompt_inputs(question, lang, passages)):
+            if not parts:
+                first = time.perf_counter() - t0
+            parts.append(piece)
+            if on_token:
+                on_token(piece)
+        return "".join(parts).strip(), first
+
+    def _ensure_language(self, text: str, lang: str) -> str:
+        """Translate the answer once when the model answered in another language."""
+        plain = re.sub(r"\[[\d,\s]+\]|[A-Za-z0-9_\-.%]+", " ", text)
+        if not plain.strip() or detect_lang(plain) == lang or _ABSTAIN_CUES.search(text):
+            return text
+        chain = TRANSLATE | self.llm | StrOutputParser()
+        log.info("answer came back in %s; translating to %s", detect_lang(plain), lang)
+        return chain.invoke({"language": LANG_NAMES[lang], "text": text}).strip()
+
+    def _finish(self, question, lang, raw, passages, timings) -> Answer:
+        if _ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
+            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
+        checked = check_answer(raw, lang, passages, self._similarity)
+        text, citations = _render(checked, passages)
+        if not citations:  # nothing the model said is supported by the passages
+            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
+                          [s.text for s in checked])
+        unsupported = [s.text for s in checked if not s.supported]
+        return Answer(question, lang, text, citations, passages, False, timings, unsupported)
+
+    def _similarity(self, sentences: list[str], passages: list[Passage]) -> np.ndarray:
+        emb = self.retriever.embedders[0]
+        s = emb.encode_query(sentences)
+        dense = self.retriever.index.dense[0]
+        cols = [max((dense.reconstruct(r) for r in p.rows), key=lambda v, s=s: float(
+            (s @ v).max())) for p in passages]
+        return s @ np.asarray(cols).T
+
+    def _abstain(self, question, lang, passages, timings, t0) -> Answer:
+        timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
+        return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
+
+
+def _render(checked: list[CheckedSentence], passages: list[Passage]) -> tuple[str, list]:
+    """Answer text with markers renumbered by first use, and the citations behind them."""
+    by_n = {p.n: p for p in passages}
+    new_n: dict[int, int] = {}
+    quotes: dict[int, str] = {}
+    out = []
+    for s in checked:
+        marks = []
+        for n in s.cited:
+            if n not in new_n:
+                new_n[n] = len(new_n) + 1
+                quotes[n] = best_quote(s.text, by_n[n])
+            marks.append(f"[{new_n[n]}]")
+        out.append(s.text + (" " + "".join(marks) if marks else " [?]"))
+    citations = [
+        Citation(m, by_n[n].doc_id, by_n[n].title, by_n[n].page_start, by_n[n].page_end,
+                 page_url(by_n[n]), quotes[n])
+        for n, m in sorted(new_n.items(), key=lambda x: x[1])
+    ]
+    return " ".join(out), citations
+
+
+def ask(question: str, settings: Settings, on_token: Callable[[str], None] | None = None
+        ) -> Answer:
+    """One-shot convenience: load everything, answer one question."""
+    return Assistant(settings).ask(question, on_token)

@@ -1,0 +1,272 @@
+"""The `rag` command: a thin shell over the library (ingest, search, ask, eval, serve).
+
+Library errors become one-line messages (`Error: ...`, exit code 1); progress and summaries
+go to stderr, results (and `--json`) to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+import click
+
+from ingest.settings import Settings
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from index.build import IngestBusyError
+    from index.embed import EmbedderError
+    from index.store import StoreError
+    from ingest.readinglist import ReadingListError
+
+    return (IngestBusyError, EmbedderError, StoreError, ReadingListError, OSError)
+
+
+class SeedGroup(click.Group):
+    """Turns known library errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _known_errors() as e:
+            raise click.ClickException(str(e).splitlines()[0]) from e
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the index is unchanged (rerun to resume).", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=SeedGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Seed: ask research papers questions in Korean, Chinese or English.
+
+    \b
+    rag ingest                     # the built-in reading list (arXiv, or local mirrors)
+    rag ingest PAPERS/ notes.md    # PDFs, reading notes, arXiv ids, mixed
+    rag search "ALBERT 파라미터 공유"
+    rag ask "ALBERT와 ELECTRA 차이?"
+
+    Settings come from RAG_* environment variables (RAG_HOME holds PDFs, models and the
+    index); see `rag config`.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Settings()
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--rebuild", is_flag=True, help="Re-parse and re-index everything.")
+@click.option("--offline", is_flag=True, help="Never contact arXiv; use caches and mirrors.")
+@click.pass_obj
+def ingest(settings: Settings, sources: tuple[str, ...], rebuild: bool, offline: bool) -> None:
+    """Add papers to the index: arXiv ids or links, PDFs, reading notes, folders.
+
+    With no SOURCES, ingests the built-in reading list (44 papers) and the reading notes.
+    Unchanged documents are skipped; an interrupted run resumes where it stopped.
+    """
+    from index.build import ingest_sources
+    from ingest.sources import resolve_sources
+    from rag.console import RichReporter, err, print_build_summary
+
+    if offline:
+        settings = settings.model_copy(update={"offline": True})
+    t0 = time.perf_counter()
+    with err.status("Resolving sources (cache, mirrors, arXiv)..."):
+        resolved = resolve_sources(list(sources), settings)
+    fetch_s = time.perf_counter() - t0
+    if not resolved.sources:
+        for what, why in resolved.failures:
+            err.print(f"  - {what}: {why}")
+        raise click.ClickException("nothing to ingest: give PDFs, notes, folders or arXiv ids")
+    with RichReporter() as reporter:
+        report = ingest_sources(resolved.sources, settings, reporter, rebuild=rebuild)
+    report.timings = {"fetch_s": fetch_s} | report.timings
+    print_build_summary(report, resolved.failures)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, help="How many passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def search(settings: Settings, query: str, k: int, as_json: bool) -> None:
+    """Show the passages the hybrid retriever ranks highest for QUERY (no LLM)."""
+    from ingest.lang import detect_lang
+    from rag.retrieve import Retriever
+
+    query = _check_question(query)
+    hits = Retriever(settings).search(query, k)
+    if as_json:
+        out = {"query": query, "lang": detect_lang(query), "hits": [_hit_json(h) for h in hits]}
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    for h in hits:
+        c = h.chunk
+        pages = f"p. {c.page_start}" if c.page_start == c.page_end else \
+            f"pp. {c.page_start}-{c.page_end}"
+        click.echo(click.style(f"[{h.rank}] {c.title}", bold=True) +
+                   f" ({c.doc_id}, {pages}) score {h.score:.4f}")
+        snippet = " ".join(c.text.split())
+        click.echo(f"    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
+
+
+def _hit_json(h) -> dict:
+    c = h.chunk
+    return {"rank": h.rank, "doc_id": c.doc_id, "title": c.title, "page_start": c.page_start,
+            "page_end": c.page_end, "score": round(h.score, 6), "text": c.text}
+
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _check_question(question: str) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise click.ClickException("the question is empty: type what you want to know")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise click.ClickException(
+            f"the question is {len(question)} characters; keep it under {MAX_QUESTION_CHARS}"
+        )
+    return question
+
+
+@main.command()
+@click.pass_obj
+def config(settings: Settings) -> None:
+    """Print the settings in effect (each can be set as RAG_<NAME>)."""
+    for name, value in settings.model_dump().items():
+        click.echo(f"RAG_{name.upper()}={value}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--k", default=None, type=int, help="Passages given to the model (default 6).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--show-evidence", is_flag=True, help="Also print the passages the model read.")
+@click.pass_obj
+def ask(settings: Settings, question: str, k: int | None, as_json: bool,
+        show_evidence: bool) -> None:
+    """Answer QUESTION from the papers, in its language, with numbered sources.
+
+    Builds the index on first use (the built-in reading list and notes).
+    """
+    from rag.answer import Assistant
+    from rag.console import print_answer, stream_printer
+
+    question = _check_question(question)
+    _ensure_index(settings)
+    assistant = Assistant(settings)
+    printer = None if as_json else stream_printer()
+    answer = assistant.ask(question, on_token=printer, k=k)
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
+    else:
+        print_answer(answer, show_evidence, streamed=printer is not None)
+
+
+def answer_json(answer) -> dict:
+    """The `--json` shape of an Answer."""
+    return {
+        "question": answer.question, "lang": answer.lang, "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [vars(c) for c in answer.citations],
+        "passages": [{"n": p.n, "doc_id": p.doc_id, "title": p.title, "page_start": p.page_start,
+                      "page_end": p.page_end, "text": p.text} for p in answer.passages],
+        "unsupported": answer.unsupported,
+        "timings": {k: round(v, 3) for k, v in answer.timings.items()},
+    }
+
+
+def _ensure_index(settings: Settings) -> None:
+    """Build the default index when there is none yet (first use)."""
+    from index.store import current_version
+
+    if current_version(settings.index_dir) is not None:
+        return
+    from index.build import ingest_sources
+    from ingest.sources import resolve_sources
+    from rag.console import RichReporter, err, print_build_summary
+
+    err.print("[bold]No index yet: building it from the built-in reading list "
+              "(once; about 15 minutes on 2 cores).[/bold]")
+    resolved = resolve_sources([], settings)
+    with RichReporter() as reporter:
+        report = ingest_sources(resolved.sources, settings, reporter)
+    print_build_summary(report, resolved.failures)
+
+
+@main.command("eval")
+@click.option("--gold", "gold_path", required=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Gold questions (.jsonl), e.g. ../shared/gold/dev.jsonl.")
+@click.option("--systems", default=None,
+              help="Comma-separated systems side by side: seed, bm25, naive (default: seed).")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only (no LLM; seconds).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write a Markdown report with plots (and the resumable log) to this folder.")
+@click.option("--resume", is_flag=True, help="Keep the questions an interrupted run finished.")
+@click.pass_obj
+def eval_command(settings: Settings, gold_path: str, systems: str | None,
+                 retrieval_only: bool, as_json: bool, report_dir: str | None,
+                 resume: bool) -> None:
+    """Score systems against a gold question set: per language and overall.
+
+    \b
+    rag eval --gold ../shared/gold/dev.jsonl --retrieval-only
+    rag eval --gold FILE --systems seed,bm25,naive --report out/
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from eval.gold import GoldError
+    from eval.report import print_tables, write_report
+    from eval.run import evaluate
+    from eval.systems import parse_systems
+    from rag.console import err
+
+    try:
+        names = parse_systems(systems)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--systems") from e
+    out_dir = Path(report_dir) if report_dir else None
+    try:
+        scores = evaluate(Path(gold_path), settings, names, retrieval_only=retrieval_only,
+                          resume=resume, out_dir=out_dir)
+    except GoldError as e:
+        raise click.ClickException(str(e)) from e
+    except KeyboardInterrupt:
+        err.print("Interrupted: finished questions are saved; rerun with --resume.")
+        sys.exit(130)
+    if out_dir:
+        err.print(f"Report: {write_report(scores, out_dir, Path(gold_path))}")
+    if as_json:
+        out = scores if systems else scores[names[0]]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print_tables(scores, Console())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 exposes the UI to your network).")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Start the web UI (chat with clickable sources) at http://HOST:PORT.
+
+    Builds the index on first use, like `rag ask`.
+    """
+    from app import build_app, launch
+
+    _ensure_index(settings)
+    click.echo(f"Seed UI: http://{host}:{port}  (Ctrl+C to stop)", err=True)
+    launch(build_app(settings), host=host, port=port)

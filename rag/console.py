@@ -1,0 +1,128 @@
+"""Rag stage (CLI side): rich progress bars and summaries for the terminal.
+
+Kept apart from `rag.cli` so the command definitions stay thin. Everything here writes to
+stderr, so `--json` output on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from index.build import BuildReport
+
+err = Console(stderr=True)
+
+
+class RichReporter:
+    """A `Reporter` drawing one progress bar per stage with its rate (docs/s, chunks/s)."""
+
+    def __init__(self, console: Console = err) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.units: dict[str, str] = {}
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def start(self, stage: str, total: int, unit: str) -> None:
+        if total:
+            self.tasks[stage] = self.progress.add_task(stage, total=total, rate="")
+            self.units[stage] = unit
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        task = self.tasks.get(stage)
+        if task is None:
+            return
+        self.progress.advance(task, n)
+        speed = self.progress.tasks[task].speed
+        if speed:
+            self.progress.update(task, rate=f"{speed:.1f} {self.units[stage]}/s")
+
+    def finish(self, stage: str) -> None:
+        task = self.tasks.get(stage)
+        if task is not None:
+            self.progress.update(task, completed=self.progress.tasks[task].total)
+
+
+def print_build_summary(report: BuildReport, fetch_failures: list[tuple[str, str]]) -> None:
+    """The closing summary of `rag ingest`."""
+    t = Table(title="Ingest summary", show_header=False, title_justify="left")
+    t.add_row("documents in index", str(report.documents))
+    t.add_row("pages", str(report.pages))
+    t.add_row("chunks", str(report.chunks))
+    t.add_row("added / updated / unchanged",
+              f"{len(report.added)} / {len(report.updated)} / {len(report.unchanged)}")
+    t.add_row("chunks embedded now", str(report.embedded_chunks))
+    for stage, seconds in report.timings.items():
+        t.add_row(f"time {stage.removesuffix('_s')}", f"{seconds:.1f} s")
+    t.add_row("index version", report.version or "-")
+    err.print(t)
+    skipped = list(fetch_failures) + report.skipped
+    if skipped:
+        err.print(f"[yellow]Skipped {len(skipped)}:[/yellow]")
+        for what, why in skipped:
+            err.print(f"  [yellow]-[/yellow] {what}: {why}")
+
+
+def stream_printer():
+    """A callback that prints streamed tokens to stdout as they arrive."""
+    import sys
+
+    def on_token(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    return on_token
+
+
+def print_answer(answer, show_evidence: bool, streamed: bool) -> None:
+    """The checked answer (when it differs from what was streamed) and its sources."""
+    out = Console()
+    if streamed:
+        out.print()
+        out.print(f"\n[bold]Answer (citations checked):[/bold] {answer.text}")
+    else:
+        out.print(answer.text)
+    if answer.citations:
+        out.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            pages = f"p. {c.page_start}" if c.page_start == c.page_end else \
+                f"pp. {c.page_start}-{c.page_end}"
+            ident = f"arXiv:{c.doc_id}" if c.url.startswith("https://arxiv.org") else c.doc_id
+            out.print(f"[{c.n}] {c.title} ({ident}), {pages}  {c.url}", markup=False)
+            out.print(f'    "{c.quote}"', markup=False, style="dim")
+    if answer.unsupported:
+        out.print("[yellow]Not supported by the sources ([?]):[/yellow] " +
+                  " | ".join(answer.unsupported))
+    if show_evidence:
+        out.print("\n[bold]Passages read[/bold]")
+        for p in answer.passages:
+            out.print(f"[{p.n}] {p.title} ({p.doc_id}, pp. {p.page_start}-{p.page_end})",
+                      markup=False)
+            out.print("    " + " ".join(p.text.split())[:600], markup=False, style="dim")
+    t = answer.timings
+    err.print(f"retrieve {t.get('retrieve_s', 0):.2f} s, first token "
+              f"{t.get('first_token_s', 0):.1f} s, total {t.get('total_s', 0):.1f} s")

@@ -1,0 +1,108 @@
+"""The answer chain with a scripted chat model (the edge of the world) over a real index.
+
+Retrieval, embeddings, citation checking and language checks are all real; only the LLM's
+replies are scripted, so each test pins one behaviour: invented markers dropped, uncited
+sentences repaired, wrong language translated once, abstention honoured.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.answer import Assistant
+from rag.cite import parse_markers
+from rag.prompts import ABSTAIN
+from rag.retrieve import Retriever
+
+
+class Recorder(BaseCallbackHandler):
+    """Keeps the messages each model call received."""
+
+    def __init__(self) -> None:
+        self.calls: list[list] = []
+
+    def on_chat_model_start(self, serialized, messages, **kwargs) -> None:
+        self.calls.append(messages[0])
+
+
+@pytest.fixture(scope="module")
+def retriever(small_index):
+    return Retriever(small_index)
+
+
+def scripted(*replies: str):
+    recorder = Recorder()
+    model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]),
+                                 callbacks=[recorder])
+    return model, recorder
+
+
+def _ask(retriever, question, *replies):
+    model, recorder = scripted(*replies)
+    streamed: list[str] = []
+    answer = Assistant(retriever.settings, retriever, model).ask(question, streamed.append)
+    return answer, recorder, "".join(streamed)
+
+
+def test_prompt_numbers_passages_and_names_the_language(retriever):
+    answer, rec, streamed = _ask(
+        retriever, "ALBERT와 ELECTRA 차이?",
+        "ALBERT는 층 간 파라미터 공유로 파라미터 수를 줄입니다 [1]. "
+        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 학습합니다 [2].")
+    prompt = rec.calls[0][-1].content
+    assert "[1] (" in prompt and "Korean" in prompt and "ALBERT와 ELECTRA 차이?" in prompt
+    assert streamed.startswith("ALBERT는")  # tokens reached the callback while generating
+    docs = {c.doc_id for c in answer.citations}
+    assert not answer.abstained and {"1909.11942", "2003.10555"} <= docs | {
+        p.doc_id for p in answer.passages}
+    assert answer.lang == "ko" and answer.timings["first_token_s"] > 0
+
+
+def test_invented_markers_are_dropped(retriever):
+    answer, _, _ = _ask(retriever, "What does DistilBERT's triple loss combine?",
+                        "DistilBERT combines a distillation loss, a masked language "
+                        "modeling loss and a cosine embedding loss [9].")
+    assert 9 not in parse_markers(answer.text)
+    assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
+    # the sentence was true, so the best-supporting passage was attached instead
+    assert answer.citations and answer.citations[0].doc_id == "1910.01108"
+    assert answer.citations[0].quote
+
+
+def test_uncited_korean_sentence_gets_a_citation(retriever):
+    answer, _, _ = _ask(retriever, "DistilBERT는 BERT 대비 얼마나 작고 빠른가?",
+                        "DistilBERT는 BERT보다 40% 작고 60% 빠르며 성능의 97%를 유지합니다.")
+    assert answer.citations, answer
+    assert answer.citations[0].doc_id == "1910.01108"
+    assert "[1]" in answer.text
+
+
+def test_answer_in_wrong_language_is_translated_once(retriever):
+    answer, rec, _ = _ask(retriever, "DistilBERT는 BERT 대비 얼마나 작은가?",
+                          "DistilBERT is 40% smaller than BERT [1].",
+                          "DistilBERT는 BERT보다 40% 작습니다 [1].")
+    assert len(rec.calls) == 2 and "Korean" in rec.calls[1][0].content
+    assert answer.text.startswith("DistilBERT는") and answer.lang == "ko"
+
+
+def test_model_saying_it_cannot_find_abstains(retriever):
+    answer, _, _ = _ask(retriever, "ALBERT는 몇 개의 GPU로 학습했나?", ABSTAIN["ko"])
+    assert answer.abstained and answer.text == ABSTAIN["ko"] and not answer.citations
+
+
+def test_question_far_outside_the_corpus_abstains_without_the_model(retriever):
+    answer, rec, _ = _ask(retriever, "What is the capital city of Australia?",
+                          "Canberra is the capital [1].")
+    assert answer.abstained and not answer.citations
+    assert rec.calls == []  # decided by retrieval; the model was never asked
+
+
+def test_unsupported_claim_is_not_cited(retriever):
+    answer, _, _ = _ask(retriever, "What does DistilBERT's triple loss combine?",
+                        "DistilBERT combines a distillation loss and a cosine loss [1]. "
+                        "It was trained on 4096 TPUs in Antarctica [2].")
+    assert any("Antarctica" in s for s in answer.unsupported)
+    assert "Antarctica" in answer.text and "[?]" in answer.text
