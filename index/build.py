@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
-from ingest.pdf import ParseError, load_document
 
 from index.cache import VectorCache
 from index.embed import Embedder, embedder_ids, load_embedders
@@ -35,6 +34,7 @@ from index.store import (
     save_version,
 )
 from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.pdf import ParseError, load_document
 from ingest.settings import Settings
 from ingest.sources import Source
 from ingest.types import Chunk
@@ -231,7 +231,7 @@ def _embed_all(
     by_doc = _chunks_by_doc(chunks)
     out = []
     for emb in embedders:
-        cache = VectorCache(settings.index_dir / "cache", emb.id, CHUNKER_VERSION,
+        cache = VectorCache(settings.vector_cache, emb.id, CHUNKER_VERSION,
                             settings.chunk_tokens)
         todo = [d for d in by_doc if not cache.has(docs_meta[d]["sha256"])]
         reporter.start(f"embed {emb.id}", sum(len(by_doc[d]) for d in todo), "chunks")

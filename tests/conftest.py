@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,14 @@ SEEDS = SHARED / "seeds"
 GOLD = SHARED / "gold" / "dev.jsonl"
 
 
+# Vectors are cached by content hash, embedder and chunker version, so test sessions on one
+# machine share them (a fresh machine embeds everything once).
+VECTOR_CACHE = Path(tempfile.gettempdir()) / "seed-test-vectors"
+
+
 def small_settings(home: Path, **kw) -> Settings:
     """Settings for a throw-away RAG_HOME that never contacts arXiv."""
+    kw.setdefault("cache_dir", VECTOR_CACHE)
     return Settings(home=home, mirror_dirs=[PDFS], notes_dirs=[SEEDS], offline=True,
                     arxiv_delay_s=0, **kw)
 

@@ -1,0 +1,212 @@
+"""`LlamaCppChat`: a LangChain chat model over a GGUF run in-process by llama-cpp-python.
+
+Why not `langchain_community.chat_models.ChatLlamaCpp`? It builds a new `Llama` (a 1 GB
+mmap and a fresh KV cache, about a second) for every model object it validates, so callers
+cannot share one loaded model. It also pulls about a dozen packages (SQLAlchemy, aiohttp,
+langchain-classic), and langchain-community is being sunset. This adapter is the
+small part we need:
+
+* `_generate` -> `Llama.create_chat_completion(...)`, `_stream` -> the same with
+  `stream=True`: token by token, with LangChain callbacks fired per token.
+* The prompt is rendered by the GGUF's own chat template (`tokenizer.chat_template` in the
+  file's metadata), which llama-cpp-python picks when no `chat_format` is forced.
+* One `Llama` per (path, n_ctx, n_threads) per process (`load_llama`, cached), guarded by
+  a lock: a llama.cpp context is not thread-safe, so concurrent UI requests take turns.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from llama_cpp import Llama
+
+from rag.llm import LLMError, ModelNotReadyError, one_line
+
+log = logging.getLogger(__name__)
+
+_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A loaded `Llama` and the lock that serialises its use."""
+
+    llama: Llama
+    lock: threading.Lock
+
+
+@functools.lru_cache(maxsize=2)
+def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
+    """Load a GGUF once per (path, n_ctx, n_threads) per process; later calls reuse it.
+
+    The weights are mmap'd, so a second key for the same file shares the page cache and
+    costs only a new KV cache. A file llama.cpp can't read raises `ModelNotReadyError`.
+    """
+    start = time.perf_counter()
+    try:
+        llama = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as e:  # not a GGUF, truncated, unsupported arch
+        raise ModelNotReadyError(one_line(f"cannot load the GGUF {path}: {e}")) from e
+    log.info(
+        "loaded %s (n_ctx=%d, %d threads) in %.1f s",
+        path,
+        n_ctx,
+        n_threads,
+        time.perf_counter() - start,
+    )
+    return LoadedModel(llama, threading.Lock())
+
+
+class LlamaCppChat(BaseChatModel):
+    """Chat with a local GGUF. Greedy (temperature 0) unless told otherwise.
+
+    >>> chat = LlamaCppChat(model_path="model.gguf", n_ctx=4096, n_threads=2)
+    >>> chat.invoke("Reply with the single word: yes").content
+    'Yes'
+    """
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    temperature: float = 0.0
+    max_tokens: int = 320
+    stop: list[str] | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """One blocking completion; usage (token counts) lands on `usage_metadata`."""
+        model = self._model()
+        with model.lock:
+            out = self._complete(model.llama, messages, stop, stream=False, **kwargs)
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+            response_metadata={
+                "finish_reason": choice.get("finish_reason"),
+                "model_name": self.model_path,
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Yield one chunk per generated token; the last carries `finish_reason`."""
+        model = self._model()
+        with model.lock:  # held until the stream is exhausted or closed
+            for part in self._complete(model.llama, messages, stop, stream=True, **kwargs):
+                choice = part["choices"][0]
+                text = (choice.get("delta") or {}).get("content") or ""
+                finish = choice.get("finish_reason")
+                if not text and not finish:
+                    continue  # the opening {"role": "assistant"} delta
+                meta = {"finish_reason": finish} if finish else {}
+                chunk = ChatGenerationChunk(
+                    message=AIMessageChunk(content=text, response_metadata=meta),
+                    generation_info=meta or None,
+                )
+                if run_manager and text:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    def _model(self) -> LoadedModel:
+        return load_llama(self.model_path, self.n_ctx, self.n_threads)
+
+    def _complete(
+        self,
+        llama: Llama,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        stream: bool,
+        **kwargs: Any,
+    ) -> Any:
+        """Call llama.cpp; its ValueErrors (e.g. prompt longer than n_ctx) become LLMError."""
+        params = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stop": stop or self.stop or [],
+            **kwargs,
+        }
+        try:
+            out = llama.create_chat_completion(
+                messages=[_to_dict(m) for m in messages], stream=stream, **params
+            )
+        except (ValueError, RuntimeError) as e:  # llama.cpp's own errors
+            raise LLMError(one_line(f"local LLM {self.model_path} failed: {e}")) from e
+        return self._guarded(out) if stream else out
+
+    def _guarded(self, chunks: Iterator[dict]) -> Iterator[dict]:
+        """A stream raises only once iterated: translate its errors there too."""
+        try:
+            yield from chunks
+        except (ValueError, RuntimeError) as e:  # llama.cpp's own errors
+            raise LLMError(one_line(f"local LLM {self.model_path} failed: {e}")) from e
+
+
+def _to_dict(message: BaseMessage) -> dict[str, str]:
+    """LangChain message -> OpenAI-style dict; list contents keep only their text blocks."""
+    if isinstance(message, ChatMessage):
+        role: str | None = message.role
+    else:
+        role = next((r for cls, r in _ROLES.items() if isinstance(message, cls)), None)
+    if role is None:
+        raise ValueError(f"unsupported message type for the local LLM: {type(message).__name__}")
+    content = message.content
+    if not isinstance(content, str):
+        content = "".join(
+            b if isinstance(b, str) else str(b.get("text", ""))
+            for b in content
+            if isinstance(b, str) or b.get("type") == "text"
+        )
+    return {"role": role, "content": content}
