@@ -185,7 +185,7 @@ def _fetch_from_arxiv(
         found = query_arxiv(ids, settings)
     except (arxiv.ArxivError, requests.RequestException) as e:
         reason = (
-            f"arXiv query failed ({e}): check the network and RAG_ARXIV_API_URL, retry later, "
+            f"arXiv unreachable ({_short_cause(e)}): check the network, retry later, "
             "or put the PDF in a mirror folder (RAG_MIRROR_DIRS)"
         )
         for doc_id in ids:
@@ -208,6 +208,16 @@ def _fetch_from_arxiv(
                 continue
             report.papers.append((paper, path))
             notify(doc_id, "downloaded")
+
+
+def _short_cause(e: BaseException) -> str:
+    """A few words on why a request failed, not urllib3's whole retry story."""
+    text = str(e)
+    for cue in ("Name or service not known", "Connection refused", "timed out",
+                "Temporary failure in name resolution", "Network is unreachable"):
+        if cue in text:
+            return cue.lower()
+    return text.splitlines()[0][:120] if text else type(e).__name__
 
 
 def _download_paper(

@@ -292,7 +292,8 @@ def test_unreachable_arxiv_is_a_failure_not_a_crash(tmp_path: Path, server: Fake
     report = fetch_papers([LORA], settings)
 
     ((_, reason),) = report.failures
-    assert reason.startswith("arXiv query failed") and "RAG_MIRROR_DIRS" in reason
+    assert reason.startswith("arXiv unreachable (connection refused)")
+    assert "RAG_MIRROR_DIRS" in reason
 
 
 def test_stale_temp_files_are_removed_and_bad_cache_replaced(
