@@ -1,0 +1,292 @@
+"""`rag eval` on a tiny gold set: every metric against values computed by hand.
+
+Two layers. `test_scores_*` score hand-written records (no index, no model), so each metric's
+value can be worked out on paper (the arithmetic is in the comments). The end-to-end tests
+run the real Seed pipeline over the `small_index` fixture with a scripted reader that answers
+by question (`Scripted`), interrupt it, resume it, and check the scores again by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from eval.gold import GoldQuestion, load_gold
+from eval.report import write_report
+from eval.run import METRICS, run_one, run_systems, score
+from eval.systems import NaiveSystem, PlainBM25, make_systems, naive_store, parse_systems
+from rag.cli import main
+from rag.prompts import ABSTAIN
+from rag.retrieve import Retriever
+
+A, B, C = "1909.11942", "1910.01108", "2003.10555"
+
+
+def gq(id_: str, sources=(), facts=(), answerable=True) -> GoldQuestion:
+    return GoldQuestion(id_, id_[:2], f"question {id_}", tuple(sources),
+                        tuple(tuple(f) for f in facts), answerable)
+
+
+def rec(id_, retrieved=(), answer="", cited=(), abstained=False, r_s=None, a_s=None,
+        error=None) -> dict:
+    return {"system": "seed", "id": id_, "mode": "full", "retrieved": list(retrieved),
+            "retrieve_s": r_s, "answer": answer, "abstained": abstained, "cited": list(cited),
+            "answer_s": a_s, "error": error}
+
+
+HAND_GOLD = [
+    gq("en-1", [A], [["alpha"], ["beta"]]), gq("en-2", [B, C], [["delta"]]),
+    gq("en-3", answerable=False), gq("ko-4", [A], [["파라미터 공유", "parameter sharing"]]),
+    gq("ko-5", answerable=False), gq("zh-6", [C], [["参数共享"], ["x"]]), gq("zh-7", [C], [["y"]]),
+]
+HAND_RECORDS = [
+    rec("en-1", [A, B], "alpha and gamma", [A, B], r_s=0.1, a_s=1.0),  # rank 1, facts 1/2
+    rec("en-2", [A, A, C], "Delta is it.", [C], r_s=0.2, a_s=2.0),  # rank 3
+    rec("en-3", [A], "Something made up [1]", [A], r_s=0.3, a_s=3.0),  # should have abstained
+    rec("ko-4", [B] * 6 + [A], "ALBERT uses parameter sharing [1].", [A], r_s=0.4, a_s=4.0),
+    rec("ko-5", [], ABSTAIN["ko"], abstained=True, r_s=0.5, a_s=5.0),
+    rec("zh-6", [A, B], ABSTAIN["zh"], abstained=True, r_s=0.6, a_s=6.0),  # false abstention
+    rec("zh-7", error="RuntimeError: boom"),  # failed: scored wrong everywhere
+]
+# answerable: en-1 (rank 1), en-2 (3), ko-4 (7), zh-6 (none), zh-7 (failed)
+HAND = {
+    "overall": {"recall@1": 1 / 5, "recall@5": 2 / 5, "recall@10": 3 / 5,
+                "mrr": (1 + 1 / 3 + 1 / 7) / 5, "citation_precision": 3 / 4,  # A B C | A
+                "citation_recall": 3 / 5, "fact_recall": (0.5 + 1 + 1) / 5, "all_facts": 2 / 5,
+                "lang_match": 5 / 7,  # ko-4 answered in English, zh-7 failed
+                "abstention_accuracy": 1 / 2, "false_abstention": 1 / 5,
+                "retrieve_p50_s": 0.35, "retrieve_p95_s": 0.575,  # 0.5 + 0.75 * 0.1
+                "answer_p50_s": 3.5, "answer_p95_s": 5.75},
+    "en": {"recall@1": 0.5, "recall@5": 1, "recall@10": 1, "mrr": (1 + 1 / 3) / 2,
+           "citation_precision": 2 / 3, "citation_recall": 1, "fact_recall": 0.75,
+           "all_facts": 0.5, "lang_match": 1, "abstention_accuracy": 0,
+           "false_abstention": 0, "retrieve_p50_s": 0.2, "retrieve_p95_s": 0.29,
+           "answer_p50_s": 2.0, "answer_p95_s": 2.9},
+    "ko": {"recall@1": 0, "recall@5": 0, "recall@10": 1, "mrr": 1 / 7,
+           "citation_precision": 1, "citation_recall": 1, "fact_recall": 1, "all_facts": 1,
+           "lang_match": 0.5, "abstention_accuracy": 1, "false_abstention": 0,
+           "retrieve_p50_s": 0.45, "retrieve_p95_s": 0.495, "answer_p50_s": 4.5,
+           "answer_p95_s": 4.95},
+    "zh": {"recall@1": 0, "recall@5": 0, "recall@10": 0, "mrr": 0,
+           "citation_precision": None, "citation_recall": 0, "fact_recall": 0,
+           "all_facts": 0, "lang_match": 0.5, "abstention_accuracy": None,
+           "false_abstention": 0.5, "retrieve_p50_s": 0.6, "retrieve_p95_s": 0.6,
+           "answer_p50_s": 6.0, "answer_p95_s": 6.0},
+}
+
+
+def check(got: dict, want: dict) -> None:
+    assert set(got) == set(METRICS)
+    for metric, value in want.items():
+        assert got[metric] == (None if value is None else pytest.approx(value)), metric
+
+
+def test_scores_match_hand_computed_values():
+    scores = score(HAND_GOLD, HAND_RECORDS)
+    check(scores["overall"], HAND["overall"])
+    for lang in ("en", "ko", "zh"):
+        check(scores["by_lang"][lang], HAND[lang])
+    rows = {q["id"]: q for q in scores["questions"]}
+    assert rows["en-1"]["facts_hit"] == ["alpha"] and rows["en-1"]["facts_missed"] == ["beta"]
+    assert rows["ko-4"]["rank"] == 7 and rows["ko-4"]["lang_match"] is False
+    assert rows["zh-7"]["error"] and rows["zh-7"]["fact_recall"] == 0
+
+
+def test_retrieval_only_scores_leave_answer_metrics_empty():
+    records = [r | {"mode": "retrieval", "answer": None, "cited": []} for r in HAND_RECORDS]
+    overall = score(HAND_GOLD, records, retrieval_only=True)["overall"]
+    assert overall["mrr"] == pytest.approx(HAND["overall"]["mrr"])
+    assert overall["retrieve_p50_s"] == pytest.approx(0.35)
+    assert overall["fact_recall"] is overall["answer_p50_s"] is overall["lang_match"] is None
+
+
+def test_report_shows_tables_plots_and_why_questions_failed(tmp_path):
+    scores = score(HAND_GOLD, HAND_RECORDS)
+    path = write_report({"seed": scores, "bm25": scores}, tmp_path, tmp_path / "dev.jsonl")
+    text = path.read_text()
+    assert "| system | lang | recall@1 | recall@5 | recall@10 | mrr |" in text
+    assert "| seed | ko | 0.00 | 0.00 | 1.00 | 0.14 |" in text
+    assert "**failed**: RuntimeError: boom" in text and "| alpha | beta |" in text
+    for family in ("retrieval", "citations", "answers", "latency"):
+        assert (tmp_path / f"{family}.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "scores.json").read_text())["bm25"]["overall"]["mrr"] > 0
+
+
+def test_system_names_are_checked():
+    assert parse_systems(None) == ["seed"] and parse_systems("bm25, naive") == ["bm25", "naive"]
+    with pytest.raises(ValueError, match="unknown system nope"):
+        parse_systems("seed,nope")
+
+
+# ---------------------------------------------------------------- end to end
+
+
+class Scripted(GenericFakeChatModel):
+    """A reader answering by the question in the last message; an exception is raised."""
+
+    script: dict[str, Any] = {}
+    asked: list[str] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        prompt = messages[-1].content
+        key = next(k for k in self.script if k in prompt)
+        self.asked.append(key)
+        if isinstance(self.script[key], BaseException):
+            raise self.script[key]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.script[key]))])
+
+
+def reader(**changes) -> Scripted:
+    return Scripted(messages=iter([]), script=REPLIES | changes, asked=[])
+
+
+Q = {"en1": "What does DistilBERT's triple loss combine?",
+     "en2": "What replaces next sentence prediction in ALBERT?",
+     "en3": "What is the capital city of Australia?",
+     "ko1": "DistilBERT는 BERT 대비 얼마나 작고 빠른가?", "ko2": "ALBERT는 몇 개의 GPU로 학습했나?",
+     "zh1": "ALBERT如何减少参数量？", "zh2": "ELECTRA的预训练任务是什么？",
+     "zh3": "2024年诺贝尔文学奖得主是谁？"}
+REPLIES: dict[str, Any] = {
+    Q["en1"]: "DistilBERT combines a distillation loss, a masked language modeling loss and "
+              "a cosine embedding loss [1].",
+    Q["en2"]: "ALBERT uses a sentence-order prediction (SOP) loss instead of NSP [1].",
+    Q["en3"]: "Canberra [1].",
+    Q["ko1"]: "DistilBERT는 BERT보다 40% 작고 60% 빠르며 성능의 97%를 유지합니다 [1].",
+    Q["ko2"]: ABSTAIN["ko"],
+    Q["zh1"]: "ALBERT通过跨层参数共享（cross-layer parameter sharing）和嵌入参数分解"
+              "（factorized embedding parameterization）减少参数量 [1]。",
+    Q["zh2"]: RuntimeError("reader crashed"),  # a failing question
+    Q["zh3"]: ABSTAIN["zh"],
+}
+TINY = [("en-1", "en1", [B], [["distillation"], ["masked language", "mlm"], ["cosine"]]),
+        ("en-2", "en2", [A], [["sentence-order", "sop"], ["coherence"]]),
+        ("en-3", "en3", None, []), ("ko-1", "ko1", [B], [["40"], ["60"], ["97"]]),
+        ("ko-2", "ko2", None, []), ("zh-1", "zh1", [A], [["参数共享"], ["分解", "factoriz"]]),
+        ("zh-2", "zh2", [C], [["替换"]]), ("zh-3", "zh3", None, [])]
+
+
+@pytest.fixture(scope="module")
+def tiny_gold(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gold") / "tiny.jsonl"
+    lines = [json.dumps({"id": i, "lang": i[:2], "question": Q[k], "sources": s or [],
+                         "facts": f, "answerable": s is not None}, ensure_ascii=False)
+             for i, k, s, f in TINY]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def retriever(small_index):
+    return Retriever(small_index)
+
+
+@pytest.fixture(scope="module")
+def resumed(tiny_gold, retriever, tmp_path_factory):
+    """Run seed, interrupted at ko-1 (Ctrl-C), then resumed: (scores, first, second, log)."""
+    gold, log = load_gold(tiny_gold), tmp_path_factory.mktemp("eval") / "tiny.results.jsonl"
+    first = reader(**{Q["ko1"]: KeyboardInterrupt()})
+    systems = make_systems(["seed"], retriever.settings, llm=first, retriever=retriever)
+    with pytest.raises(KeyboardInterrupt):
+        run_systems(gold, systems, log, show_progress=False)
+    done = [json.loads(line)["id"] for line in log.read_text().splitlines()]
+    second = reader()
+    systems = make_systems(["seed"], retriever.settings, llm=second, retriever=retriever)
+    records = run_systems(gold, systems, log, resume=True, show_progress=False)["seed"]
+    return score(gold, records), first.asked, second.asked, done
+
+
+def test_resume_finishes_without_redoing_answered_questions(resumed):
+    scores, first, second, done = resumed
+    assert done == ["en-1", "en-2", "en-3"]  # en-3 abstained before the reader was asked
+    assert first == [Q["en1"], Q["en2"], Q["ko1"]]
+    assert Q["en1"] not in second and Q["en2"] not in second and second[0] == Q["ko1"]
+    assert [q["id"] for q in scores["questions"]] == [t[0] for t in TINY]
+
+
+class Broken:
+    name = "broken"
+
+    def run(self, question: str, retrieval_only: bool = False):
+        raise ValueError(f"cannot handle {question!r}")
+
+
+def test_failing_question_is_logged_and_scored_wrong(resumed, caplog):
+    zh2 = next(q for q in resumed[0]["questions"] if q["id"] == "zh-2")
+    assert zh2["error"] == "RuntimeError: reader crashed"
+    assert zh2["rank"] is None and zh2["fact_recall"] == 0 and not zh2["lang_match"]
+    record = run_one(Broken(), HAND_GOLD[0], "full")
+    assert record["error"].startswith("ValueError: cannot handle") and not record["retrieved"]
+    assert "broken failed on en-1" in caplog.text
+
+
+def test_end_to_end_metrics_match_hand_computed_values(resumed):
+    """Ranks: every answerable question finds its paper first, except zh-1, where the Chinese
+    reading note (which names ALBERT) ranks first and ALBERT second, and zh-2, which failed.
+    Citations: the checker cites the papers, but zh-1's sentence goes to that Chinese note."""
+    scores = resumed[0]
+    by_lang = scores["by_lang"]
+    want = {
+        "en": {"recall@1": 1, "recall@10": 1, "mrr": 1, "citation_precision": 1,
+               "citation_recall": 1, "fact_recall": (1 + 0.5) / 2, "all_facts": 0.5,
+               "lang_match": 1, "abstention_accuracy": 1, "false_abstention": 0},
+        "ko": {"recall@1": 1, "mrr": 1, "citation_precision": 1, "citation_recall": 1,
+               "fact_recall": 1, "all_facts": 1, "lang_match": 1,
+               "abstention_accuracy": 1, "false_abstention": 0},
+        "zh": {"recall@1": 0, "recall@5": 0.5, "recall@10": 0.5, "mrr": (1 / 2 + 0) / 2,
+               "citation_precision": 0, "citation_recall": 0, "fact_recall": 0.5,
+               "all_facts": 0.5, "lang_match": 2 / 3, "abstention_accuracy": 1,
+               "false_abstention": 0},
+        "overall": {"recall@1": 3 / 5, "recall@5": 4 / 5, "recall@10": 4 / 5,
+                    "mrr": (3 + 1 / 2) / 5, "citation_precision": 3 / 4,
+                    "citation_recall": 3 / 5, "fact_recall": (1 + 0.5 + 1 + 1) / 5,
+                    "all_facts": 3 / 5, "lang_match": 7 / 8, "abstention_accuracy": 1,
+                    "false_abstention": 0},
+    }
+    for group, metrics in want.items():
+        check(scores["overall"] if group == "overall" else by_lang[group], metrics)
+    overall = scores["overall"]
+    assert 0 < overall["retrieve_p50_s"] <= overall["retrieve_p95_s"]
+    assert 0 < overall["answer_p50_s"] <= overall["answer_p95_s"]
+
+
+def test_cli_retrieval_only_json(small_index, tiny_gold, tmp_path):
+    args = ["eval", "--gold", str(tiny_gold), "--retrieval-only", "--json"]
+    result = CliRunner().invoke(main, args, env={"RAG_HOME": str(small_index.home)})
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == {"overall", "by_lang", "questions"} and set(out["by_lang"]) >= {
+        "ko", "zh", "en"}
+    check(out["by_lang"]["en"], {"recall@1": 1, "mrr": 1, "fact_recall": None,
+                                 "answer_p50_s": None, "lang_match": None})
+    check(out["by_lang"]["ko"], {"recall@1": 1, "citation_recall": None})
+    assert out["overall"]["retrieve_p50_s"] > 0 and len(out["questions"]) == len(TINY)
+    bad = CliRunner().invoke(main, ["eval", "--gold", str(tiny_gold), "--systems", "x"])
+    assert bad.exit_code == 2 and "unknown system x" in bad.output
+
+
+def test_bm25_baseline_uses_plain_tokens(retriever):
+    """bm25s's default regex keeps "ALBERT는" whole, so a Korean question meets no paper."""
+    plain = PlainBM25(retriever)
+    assert plain.search(Q["ko2"], 10) == []
+    assert plain.search(Q["en1"], 10)[0].chunk.doc_id == B
+
+
+def test_naive_baseline_is_the_langchain_tutorial(retriever, tmp_path):
+    """Tutorial splits over one re-extracted paper, FAISS, top-4, markers taken as written."""
+    index = retriever.index
+    one = replace(index, meta=replace(index.meta, docs={B: index.meta.docs[B]}))
+    store = naive_store(one, retriever.embedders[0], tmp_path)
+    texts = [d.page_content for d in store.docstore._dict.values()]
+    assert len(texts) > 20 and max(map(len, texts)) <= 1000
+    llm = reader(**{Q["en1"]: "Three losses [1][9]."})
+    res = NaiveSystem(naive_store(one, retriever.embedders[0], tmp_path), llm).run(Q["en1"])
+    assert res.retrieved == [B] * 10 and len(res.answer.passages) == 4
+    assert [c.doc_id for c in res.answer.citations] == [B, ""]  # [9] cites nothing: wrong
+    assert not res.answer.abstained and res.answer_s >= res.retrieve_s
