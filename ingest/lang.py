@@ -50,3 +50,19 @@ def is_foreign(text: str) -> bool:
     latin = len(re.findall(r"[A-Za-z\u00c0-\u024f]", text))
     ours = c["hangul"] + c["han"] + latin
     return c["letters"] > 0 and (c["kana"] > 0 or ours < 0.5 * c["letters"])
+
+
+def written_in(text: str, lang: Lang) -> bool:
+    """True when `text` reads as `lang`: Korean needs Hangul, Chinese Han without Hangul,
+    English mostly Latin letters. Latin technical terms (ALBERT, BLEU) do not count against
+    a Korean or Chinese answer.
+
+    >>> written_in("ALBERT는 파라미터를 공유합니다 [1].", "ko"), written_in("ALBERT shares.", "ko")
+    (True, False)
+    """
+    c = script_counts(text)
+    if lang == "ko":
+        return c["hangul"] >= 2
+    if lang == "zh":
+        return c["han"] >= 2 and c["hangul"] == 0 and c["kana"] == 0
+    return c["hangul"] + c["han"] + c["kana"] <= 0.2 * max(c["letters"], 1)

@@ -22,7 +22,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from ingest.lang import detect_lang, is_foreign
+from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
 from rag.cite import CheckedSentence, best_quote, check_answer
 from rag.context import Passage, build_passages
@@ -32,7 +32,7 @@ from rag.retrieve import Hit, Retriever
 log = logging.getLogger(__name__)
 
 MIN_RELEVANCE = 0.80  # best question-passage e5 cosine below this: nothing relevant found
-_ABSTAIN_CUES = re.compile(
+ABSTAIN_CUES = re.compile(
     r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
     r"do not (?:contain|answer|mention)|does not (?:contain|answer|mention)|not mentioned|"
     r"cannot (?:find|answer)|no information)", re.I)
@@ -132,15 +132,14 @@ class Assistant:
 
     def _ensure_language(self, text: str, lang: str) -> str:
         """Translate the answer once when the model answered in another language."""
-        plain = re.sub(r"\[[\d,\s]+\]|[A-Za-z0-9_\-.%]+", " ", text)
-        if not plain.strip() or detect_lang(plain) == lang or _ABSTAIN_CUES.search(text):
+        if written_in(text, lang) or ABSTAIN_CUES.search(text):
             return text
         chain = TRANSLATE | self.llm | StrOutputParser()
-        log.info("answer came back in %s; translating to %s", detect_lang(plain), lang)
+        log.info("answer came back in %s; translating to %s", detect_lang(text), lang)
         return chain.invoke({"language": LANG_NAMES[lang], "text": text}).strip()
 
     def _finish(self, question, lang, raw, passages, timings) -> Answer:
-        if _ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
+        if ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
         checked = check_answer(raw, lang, passages, self._similarity)
         docs = self.retriever.index.meta.docs

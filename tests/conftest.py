@@ -24,8 +24,8 @@ VECTOR_CACHE = Path(tempfile.gettempdir()) / "seed-test-vectors"
 def small_settings(home: Path, **kw) -> Settings:
     """Settings for a throw-away RAG_HOME that never contacts arXiv."""
     kw.setdefault("cache_dir", VECTOR_CACHE)
-    return Settings(home=home, mirror_dirs=[PDFS], notes_dirs=[SEEDS], offline=True,
-                    arxiv_delay_s=0, **kw)
+    kw.setdefault("mirror_dirs", [])  # papers listed in notes stay out unless a test wants them
+    return Settings(home=home, notes_dirs=[SEEDS], offline=True, arxiv_delay_s=0, **kw)
 
 
 @pytest.fixture(scope="session")
