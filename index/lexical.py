@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import bm25s
 from ingest.sentences import kiwi
 from ingest.types import Lang
 
-LEXICAL_VERSION = "lex-v1"
+LEXICAL_VERSION = "lex-v2"
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+(?:\.\d+)?")
 _KO_KEEP = ("NNG", "NNP", "NR", "SL", "SN", "SH", "XR", "VV", "VA")
@@ -160,12 +161,33 @@ def tokenize(text: str, lang: Lang) -> list[str]:
 
 def _tokenize_ko(text: str) -> list[str]:
     out: list[str] = []
-    for tok in kiwi().tokenize(text):
+    for tok in _join_latin(kiwi().tokenize(text)):
         if tok.tag == "SL":
             out.extend(_latin([tok.form]))
         elif tok.tag.startswith(_KO_KEEP):
             out.append(tok.form.lower())
     return out
+
+
+def _join_latin(tokens) -> list:
+    """Glue Kiwi's pieces of one Latin word back together: "T5" comes as T/SL + 5/SN."""
+    out: list = []
+    for tok in tokens:
+        prev = out[-1] if out else None
+        if (prev is not None and tok.tag in ("SL", "SN") and prev.tag in ("SL", "SN")
+                and prev.end == tok.start):
+            out[-1] = _Span(prev.form + tok.form, "SL", prev.start, tok.start + tok.len)
+        else:
+            out.append(_Span(tok.form, tok.tag, tok.start, tok.start + tok.len))
+    return out
+
+
+@dataclass(frozen=True)
+class _Span:
+    form: str
+    tag: str
+    start: int
+    end: int
 
 
 def _tokenize_zh(text: str) -> list[str]:

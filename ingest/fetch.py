@@ -133,7 +133,7 @@ def _not_downloadable(doc_id: str, settings: Settings) -> str | None:
 
 
 def _fail(report: FetchReport, notify: Progress, doc_id: str, reason: str) -> None:
-    logger.warning("%s: %s", doc_id, reason)
+    logger.info("%s: %s", doc_id, reason)
     report.failures.append((doc_id, reason))
     notify(doc_id, f"failed: {reason}")
 

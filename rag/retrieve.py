@@ -27,6 +27,7 @@ from ingest.settings import Settings
 from ingest.types import Chunk, Lang
 
 RRF_K = 60
+PER_DOC = 2  # at most this many chunks of one document before every other document's best
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,22 @@ class Retriever:
         if sides:
             per_side = [self._fused(s, detect_lang(s), legs) for s in sides]
             fused = _interleave([fused[:k]] + [p[:k] for p in per_side])
+        fused = self._diversify(fused)
         return [
             Hit(self.index.chunks[row], score, rank, ranks)
             for rank, (row, score, ranks) in enumerate(fused[:k], start=1)
         ]
+
+    def _diversify(self, fused: list[tuple]) -> list[tuple]:
+        """Keep at most PER_DOC chunks per document ahead of the rest (a reading note in the
+        question's language otherwise fills the whole top 5 for Korean or Chinese questions)."""
+        seen: dict[str, int] = {}
+        first, later = [], []
+        for item in fused:
+            doc = self.index.chunks[item[0]].doc_id
+            seen[doc] = seen.get(doc, 0) + 1
+            (first if seen[doc] <= PER_DOC else later).append(item)
+        return first + later
 
     def _fused(self, query: str, lang: Lang, legs: set[str] | None):
         rankings = self.legs(query, lang)
