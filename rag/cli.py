@@ -21,8 +21,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from index.embed import EmbedderError
     from index.store import StoreError
     from ingest.readinglist import ReadingListError
+    from rag.llm import LLMError, ModelNotReadyError
 
-    return (IngestBusyError, EmbedderError, StoreError, ReadingListError, OSError)
+    return (IngestBusyError, EmbedderError, StoreError, ReadingListError, LLMError,
+            ModelNotReadyError, OSError)
 
 
 class SeedGroup(click.Group):
@@ -53,10 +55,13 @@ def main(ctx: click.Context, verbose: bool) -> None:
     Settings come from RAG_* environment variables (RAG_HOME holds PDFs, models and the
     index); see `rag config`.
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # bm25s sets its own logger to DEBUG: filter here
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+    if not verbose:  # pypdf warns ("EOF marker not found") before our one-line ParseError
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
     ctx.obj = Settings()
 
 
@@ -83,12 +88,16 @@ def ingest(settings: Settings, sources: tuple[str, ...], rebuild: bool, offline:
     fetch_s = time.perf_counter() - t0
     if not resolved.sources:
         for what, why in resolved.failures:
-            err.print(f"  - {what}: {why}")
+            err.print(f"  - {what}: {why}", markup=False, soft_wrap=True)
         raise click.ClickException("nothing to ingest: give PDFs, notes, folders or arXiv ids")
     with RichReporter() as reporter:
         report = ingest_sources(resolved.sources, settings, reporter, rebuild=rebuild)
     report.timings = {"fetch_s": fetch_s} | report.timings
     print_build_summary(report, resolved.failures)
+    for what, why in resolved.notices:
+        err.print(f"Note: {what}: {why}", markup=False, soft_wrap=True)
+    if not report.version:
+        raise click.ClickException("nothing was indexed: fix or replace the files listed above")
 
 
 @main.command()
@@ -107,6 +116,11 @@ def search(settings: Settings, query: str, k: int, as_json: bool) -> None:
         out = {"query": query, "lang": detect_lang(query), "hits": [_hit_json(h) for h in hits]}
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
+    _print_hits(hits)
+
+
+def _print_hits(hits) -> None:
+    """Ranked passages, two lines each (title line, then the start of the text)."""
     for h in hits:
         c = h.chunk
         pages = f"p. {c.page_start}" if c.page_start == c.page_end else \
@@ -159,12 +173,23 @@ def ask(settings: Settings, question: str, k: int | None, as_json: bool,
     """
     from rag.answer import Assistant
     from rag.console import print_answer, stream_printer
+    from rag.llm import LLMError, ModelNotReadyError
 
     question = _check_question(question)
     _ensure_index(settings)
     assistant = Assistant(settings)
     printer = None if as_json else stream_printer()
-    answer = assistant.ask(question, on_token=printer, k=k)
+    try:
+        answer = assistant.ask(question, on_token=printer, k=k)
+    except (LLMError, ModelNotReadyError) as e:  # the model failed: still show what was found
+        hits = assistant.retriever.search(question, k or settings.k)
+        if as_json:
+            out = {"question": question, "error": str(e), "hits": [_hit_json(h) for h in hits]}
+            click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        else:
+            click.echo("\nNo answer (the model failed); the passages retrieved:")
+            _print_hits(hits)
+        raise click.ClickException(str(e).splitlines()[0]) from e
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:
@@ -232,6 +257,7 @@ def eval_command(settings: Settings, gold_path: str, systems: str | None,
     from eval.run import evaluate
     from eval.systems import parse_systems
     from rag.console import err
+    from rag.llm import ModelNotReadyError
 
     try:
         names = parse_systems(systems)
@@ -243,6 +269,8 @@ def eval_command(settings: Settings, gold_path: str, systems: str | None,
                           resume=resume, out_dir=out_dir)
     except GoldError as e:
         raise click.ClickException(str(e)) from e
+    except ModelNotReadyError as e:
+        raise click.ClickException(f"{e} (or score retrieval alone: --retrieval-only)") from e
     except KeyboardInterrupt:
         err.print("Interrupted: finished questions are saved; rerun with --resume.")
         sys.exit(130)
