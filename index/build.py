@@ -26,6 +26,7 @@ from index.embed import Embedder, embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from index.progress import NullReporter, Reporter
 from index.store import (
+    IndexMismatchError,
     Meta,
     StoredIndex,
     build_faiss,
@@ -108,7 +109,15 @@ def _ingest_locked(
 ) -> BuildReport:
     report = BuildReport()
     old_meta = read_meta(settings.index_dir)
-    reuse = old_meta is not None and not rebuild and _same_chunking(old_meta, settings)
+    if old_meta is not None and not rebuild and not _same_chunking(old_meta, settings):
+        # adding to it would silently drop every document already indexed
+        raise IndexMismatchError(
+            f"the index in {settings.index_dir} was cut by chunker {old_meta.chunker}/"
+            f"{old_meta.lexical} ({old_meta.chunk_tokens} tokens), this version uses "
+            f"{CHUNKER_VERSION}/{LEXICAL_VERSION} ({settings.chunk_tokens} tokens): run "
+            "`rag ingest --rebuild` with all your sources"
+        )
+    reuse = old_meta is not None and not rebuild
     old = load_version(settings.index_dir) if reuse else None
     docs_meta = dict(old_meta.docs) if reuse and old_meta else {}
     old_chunks = _chunks_by_doc(old.chunks) if old else {}
@@ -116,7 +125,9 @@ def _ingest_locked(
     t0 = time.perf_counter()
     fresh = _parse_changed(sources, docs_meta, old_chunks, report, settings, reporter)
     report.timings["parse_s"] = time.perf_counter() - t0
-    if not fresh and old is not None and old_meta and _same_embedders(old_meta, settings):
+    if not fresh and old is None:
+        return report  # nothing could be read: no (empty) version replaces what is there
+    if not fresh and old_meta and _same_embedders(old_meta, settings):
         report.version, report.documents = old.version, len(docs_meta)
         report.chunks = len(old.chunks)
         return report  # nothing changed: no new version, nothing embedded

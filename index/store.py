@@ -15,6 +15,7 @@ so readers never see half an index.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -47,6 +48,27 @@ class IndexMissingError(StoreError):
 
 class IndexMismatchError(StoreError):
     """The index was built by another embedder or chunker version."""
+
+
+class IndexWriteError(OSError):
+    """A new version could not be written (disk full, read-only...); the old one is kept."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _write_error(root: Path, e: BaseException) -> IndexWriteError:
+    """One line naming the folder, the cause and what to do, for any failed write."""
+    text = " ".join(str(e).split())
+    code = e.errno if isinstance(e, OSError) and e.errno else errno.EIO
+    full = code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or "No space left" in text
+    why = "no space left on device" if full else (getattr(e, "strerror", None) or text[:200])
+    hint = "free some disk space" if full else f"check that {root} is writable"
+    return IndexWriteError(
+        errno.ENOSPC if full else code,
+        f"cannot save the index in {root} ({why}): {hint} and rerun `rag ingest`; "
+        "the previous index is unchanged",
+    )
 
 
 @dataclass
@@ -126,8 +148,10 @@ def save_version(root: Path, index: StoredIndex) -> str:
         _fsync_tree(tmp)
         os.rename(tmp, versions / name)
         _write_atomic(root / "CURRENT", name)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError | RuntimeError):  # faiss reports a failed write as RuntimeError
+            raise _write_error(root, e) from e
         raise
     _prune(versions, keep=name)
     return name
@@ -139,7 +163,9 @@ def _write_files(folder: Path, index: StoredIndex) -> None:
         for c in index.chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     for i, dense in enumerate(index.dense):
-        faiss.write_index(dense, str(folder / f"dense-{i}.faiss"))
+        # through a Python file: faiss's own writer only prints a failed close (disk full)
+        with open(folder / f"dense-{i}.faiss", "wb") as f:
+            faiss.write_index(dense, faiss.PyCallbackIOWriter(f.write))
     index.lexical.save(folder / "bm25")
     (folder / "meta.json").write_text(json.dumps(asdict(index.meta), ensure_ascii=False, indent=1))
 

@@ -35,6 +35,7 @@ class Source:
 class SourceReport:
     sources: list[Source] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, one-line reason)
+    notices: list[tuple[str, str]] = field(default_factory=list)  # ingested, but take note
 
 
 def resolve_sources(args: list[str], settings: Settings, on_fetch=None) -> SourceReport:
@@ -64,6 +65,8 @@ def _resolve_one(arg: str, report: SourceReport, ids: list[str]) -> None:
         return
     if path.is_file():
         _resolve_file(path, report, ids)
+        if path.suffix.lower() in NOTE_SUFFIXES and not _names_papers(path):
+            report.notices.append((str(path), NO_IDS))
         return
     found = parse_reading_list(arg)
     if found or arg in NAMED_PAPERS:
@@ -84,6 +87,16 @@ def _resolve_file(path: Path, report: SourceReport, ids: list[str]) -> None:
         ids.extend(parse_reading_list(path.read_text(encoding="utf-8", errors="replace")))
     else:
         report.failures.append((str(path), "unsupported file type: give a .pdf, .md or .txt"))
+
+
+NO_IDS = ("no arXiv ids in it, so no papers were fetched (its text is indexed as a note); "
+          "to fetch papers, add links such as https://arxiv.org/abs/2108.12409 or ids such "
+          "as arXiv:2108.12409")
+
+
+def _names_papers(note: Path) -> bool:
+    """True when a reading list named on the command line lists at least one paper."""
+    return bool(parse_reading_list(note.read_text(encoding="utf-8", errors="replace")))
 
 
 def pdf_paper(path: Path) -> Paper:

@@ -7,6 +7,7 @@ stderr, so `--json` output on stdout stays machine-readable.
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -83,8 +84,8 @@ def print_build_summary(report: BuildReport, fetch_failures: list[tuple[str, str
     skipped = list(fetch_failures) + report.skipped
     if skipped:
         err.print(f"[yellow]Skipped {len(skipped)}:[/yellow]")
-        for what, why in skipped:
-            err.print(f"  [yellow]-[/yellow] {what}: {why}")
+        for what, why in skipped:  # one line each, whatever the width; names kept verbatim
+            err.print(f"  [yellow]-[/yellow] {escape(what)}: {escape(why)}", soft_wrap=True)
 
 
 def stream_printer():
