@@ -27,6 +27,9 @@ from ingest.settings import Settings
 from ingest.types import Chunk, Lang
 
 RRF_K = 60
+# Each side of a comparison is searched as a plain English "what is" question: a bare name
+# ("ALBERT") finds results tables, and English queries reach English papers best.
+SIDE_QUERY = "What is {side} and how does it work?"
 PER_DOC = 2  # at most this many chunks of one document before every other document's best
 
 
@@ -109,8 +112,8 @@ class Retriever:
         fused = self._fused(query, lang, legs)
         sides = comparison_sides(query, lang)
         if sides:
-            per_side = [self._fused(s, detect_lang(s), legs) for s in sides]
-            fused = _interleave([fused[:k]] + [p[:k] for p in per_side])
+            per_side = [self._fused(SIDE_QUERY.format(side=s), "en", legs) for s in sides]
+            fused = _interleave([p[:k] for p in per_side] + [fused[:k]])
         fused = self._diversify(fused)
         return [
             Hit(self.index.chunks[row], score, rank, ranks)
