@@ -24,6 +24,11 @@ def _ask(settings, question: str) -> dict:
     return json.loads(result.stdout)
 
 
+# Known gap (issue 3): the 1.5B reader often answers comparisons with generic or looping
+# sentences that the citation check cannot tie to a passage, so the answer abstains.
+# Non-strict: an XPASS shows the day it starts working.
+@pytest.mark.xfail(strict=False, reason="issue 3: small reader's comparison answers fail the "
+                   "citation check (seen: looping Chinese answer, abstained)")
 @pytest.mark.parametrize("question, script", [
     ("ALBERT와 ELECTRA 차이?", r"[\uac00-\ud7a3]"),
     ("ALBERT和ELECTRA有什么区别？", r"[\u4e00-\u9fff]"),
