@@ -220,7 +220,7 @@ def _ensure_index(settings: Settings) -> None:
     from rag.console import RichReporter, err, print_build_summary
 
     err.print("[bold]No index yet: building it from the built-in reading list "
-              "(once; about 15 minutes on 2 cores).[/bold]")
+              "(once; 15-25 minutes on 2 cores).[/bold]")
     resolved = resolve_sources([], settings)
     with RichReporter() as reporter:
         report = ingest_sources(resolved.sources, settings, reporter)
