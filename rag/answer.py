@@ -112,8 +112,7 @@ class Assistant:
 
     def relevance(self, question: str, hits: list[Hit]) -> float:
         """Best cosine between the question and the top hits under the first embedder."""
-        emb = self.retriever.embedders[0]
-        q = emb.encode_query([question])[0]
+        q = self.retriever.query_vector(0, question)
         rows = [self.retriever.index.row_of(h.chunk.doc_id, h.chunk.seq) for h in hits[:5]]
         vecs = [self.retriever.index.dense[0].reconstruct(r) for r in rows if r is not None]
         return float(max(np.asarray(vecs) @ q)) if vecs else 0.0

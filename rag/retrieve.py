@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
@@ -102,14 +103,25 @@ class Retriever:
         self.index = index or load_version(settings.index_dir)
         self.embedders = embedders or load_embedders(settings.embedder)
         self.index.meta.check_embedders([e.id for e in self.embedders])
+        self._qcache: dict[tuple[int, str], np.ndarray] = {}
+
+    def query_vector(self, leg: int, query: str) -> np.ndarray:
+        """The question's embedding under embedder `leg`, kept for the last few questions
+        (search and the answer's relevance check both need it; embedding costs 15-200 ms)."""
+        key = (leg, query)
+        if key not in self._qcache:
+            if len(self._qcache) > 64:
+                self._qcache.clear()
+            self._qcache[key] = self.embedders[leg].encode_query([query])[0]
+        return self._qcache[key]
 
     def legs(self, query: str, lang: Lang | None = None) -> dict[str, list[int]]:
         """Each leg's ranked rows for `query` (dense-0, dense-1, ..., bm25)."""
         lang = lang or detect_lang(query)
         n = self.settings.candidates
         out = {}
-        for i, emb in enumerate(self.embedders):
-            qv = emb.encode_query([query])[0]
+        for i in range(len(self.embedders)):
+            qv = self.query_vector(i, query)
             out[f"dense-{i}"] = [r for r, _ in self.index.dense_search(i, qv, n)]
         tokens = tokenize(query, lang)
         if lang != "en":  # only names and numbers can meet the English papers' words
