@@ -104,6 +104,15 @@ class Retriever:
         self.embedders = embedders or load_embedders(settings.embedder)
         self.index.meta.check_embedders([e.id for e in self.embedders])
         self._qcache: dict[tuple[int, str], np.ndarray] = {}
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Pay the lazy first-call costs now (Kiwi's model ~1.7 s, USE's tables ~1 s), so the
+        first question is as fast as the rest."""
+        for emb in self.embedders:
+            emb.encode_query(["warm-up"])
+        tokenize("준비 运行 ready", "ko")
+        tokenize("准备", "zh")
 
     def query_vector(self, leg: int, query: str) -> np.ndarray:
         """The question's embedding under embedder `leg`, kept for the last few questions
