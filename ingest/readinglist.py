@@ -3,7 +3,8 @@
 Two sources name papers:
 
 * `manifest.tsv` (next to this file): the 44 papers the shipped reading notes discuss, one row
-  per paper (`doc_id`, `title`, `year`). `doc_id` is the arXiv id without version, or `gpt1` /
+  per paper (`doc_id`, `title`, `year`, `aliases`: the names readers use for it, such as
+  `T5` or `Kaplan`, comma-separated). `doc_id` is the arXiv id without version, or `gpt1` /
   `gpt2` for the two OpenAI papers that were never posted to arXiv. Titles here are the
   fallback when arXiv cannot be asked (offline, or a mirror copy without metadata).
 * Reading notes (Markdown-ish, in Korean, Chinese or English): `parse_reading_list` pulls the
@@ -112,6 +113,7 @@ def _manifest() -> tuple[Paper, ...]:
             title=row["title"],
             year=int(row["year"]) if row["year"] else None,
             url=abs_url(row["doc_id"]),
+            aliases=tuple(a.strip() for a in (row.get("aliases") or "").split(",") if a.strip()),
         )
         for row in rows
     )

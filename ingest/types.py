@@ -26,6 +26,7 @@ class Paper:
     authors: tuple[str, ...] = ()
     url: str = ""
     path: str = ""  # local file the text comes from
+    aliases: tuple[str, ...] = ()  # names readers use for it: "T5", "Kaplan", "GPT-1"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ chunks' embeddings (multilingual, so 파라미터 공유 and 参数共享 land n
 sharing"), BM25 by shared tokens (exact names and numbers: ALBERT, 8k, 28.4). Reciprocal
 rank fusion (RRF) adds 1 / (60 + rank) over the legs, so no leg's score scale matters.
 
+A question that names a paper ("T5의 사전학습 데이터셋", "Kaplan等人的缩放定律") adds a third
+leg: that paper's own chunks, ranked by the dense legs (rag/named.py).
+
 Questions comparing two things ("A와 B 차이", "A和B的区别", "A vs B") are also searched once
 per side, and the sides' best hits are interleaved, so both papers reach the top.
 """
@@ -26,6 +29,7 @@ from index.store import StoredIndex, load_version
 from ingest.lang import detect_lang
 from ingest.settings import Settings
 from ingest.types import Chunk, Lang
+from rag.named import named_papers, paper_names
 
 RRF_K = 60
 # Each side of a comparison is searched as a plain English "what is" question: a bare name
@@ -36,6 +40,10 @@ SIDE_QUERY = "What is {side} and how does it work?"
 # out the English papers (dev zh recall@5 0.73 with them, 0.80 without). Seeing only part of
 # the question, that leg votes at half weight (dev zh recall@5 0.87; 1.0 and 0.5 were tried).
 BM25_WEIGHT = {"en": 1.0, "ko": 0.5, "zh": 0.5}
+# A paper the question names by name counts like two legs agreeing: at weight 1 its chunks,
+# which only that leg ranks, lost to reading notes that all three legs like (dev zh recall@5
+# 0.93 at 1.0, 1.00 at 1.5, 2.0 and 3.0; 2.0 had the best MRR over all languages).
+NAMED_WEIGHT = 2.0
 PER_DOC = 2  # at most this many chunks of one document before every other document's best
 
 
@@ -104,6 +112,10 @@ class Retriever:
         self.embedders = embedders or load_embedders(settings.embedder)
         self.index.meta.check_embedders([e.id for e in self.embedders])
         self._qcache: dict[tuple[int, str], np.ndarray] = {}
+        self.names = paper_names({d: m.get("title", "") for d, m in self.index.meta.docs.items()})
+        self._doc_rows: dict[str, list[int]] = {}
+        for row, c in enumerate(self.index.chunks):
+            self._doc_rows.setdefault(c.doc_id, []).append(row)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -136,7 +148,23 @@ class Retriever:
         if lang != "en":  # only names and numbers can meet the English papers' words
             tokens = [t for t in tokens if t.isascii()]
         out["bm25"] = [r for r, _ in self.index.lexical.search(tokens, n)]
+        named = named_papers(query, self.names)
+        if named:
+            out["named"] = self._named_leg(query, named, n)
         return out
+
+    def _named_leg(self, query: str, doc_ids: list[str], n: int) -> list[int]:
+        """The named papers' chunks, each paper's ranked by summed dense cosine, interleaved."""
+        per_doc = []
+        for doc_id in doc_ids:
+            rows = np.asarray(self._doc_rows.get(doc_id, []), dtype=np.int64)
+            if not len(rows):
+                continue
+            score = np.zeros(len(rows), dtype=np.float32)
+            for i, dense in enumerate(self.index.dense):
+                score += dense.reconstruct_batch(rows) @ self.query_vector(i, query)
+            per_doc.append([(int(r), 0.0, {}) for r in rows[np.argsort(-score)]])
+        return [row for row, _, _ in _interleave(per_doc)][:n] if per_doc else []
 
     def search(self, query: str, k: int = 10, legs: set[str] | None = None) -> list[Hit]:
         """The `k` best chunks for `query`; `legs` limits fusion to some legs (for eval)."""
@@ -167,7 +195,7 @@ class Retriever:
         rankings = self.legs(query, lang)
         if legs:
             rankings = {name: rows for name, rows in rankings.items() if name in legs}
-        return rrf(rankings, weights={"bm25": BM25_WEIGHT[lang]})
+        return rrf(rankings, weights={"bm25": BM25_WEIGHT[lang], "named": 3.0})
 
 
 def _interleave(lists: list[list[tuple]]) -> list[tuple]:

@@ -1,0 +1,56 @@
+"""Rag stage: papers a question names ("T5의 사전학습 데이터셋", "Kaplan等人的缩放定律论文").
+
+Readers call papers by short names: the model (ALBERT, T5, GPT-1), the method (ALiBi) or the
+first author (Kaplan). When a question names a paper, that paper is the first place to look,
+whatever language the rest of the question is in, so the retriever adds a "named" leg that
+ranks the named papers' own chunks.
+
+Names come from the manifest's `aliases` column and from the title before its colon
+("ELECTRA: Pre-training Text Encoders..." -> "ELECTRA"), which covers papers a user ingests
+themselves. Matching is case-sensitive on whole Latin words: "T5" matches "T5의" and "T5 model"
+but not "mT5"; "BERT" matches "BERT-large" but not "ALBERT".
+
+    >>> names = paper_names({"1910.10683": "Exploring the Limits...", "2010.11934": "mT5: A ..."})
+    >>> named_papers("T5와 mT5의 차이는?", names)
+    ['1910.10683', '2010.11934']
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.readinglist import manifest_paper
+
+_SHORT_TITLE = re.compile(r"^([A-Za-z][\w\- ]{0,20}?)\s*[:,]")  # "ALBERT:", "DistilBERT,"
+
+
+def paper_names(titles: dict[str, str]) -> dict[str, str]:
+    """{name: doc_id} for the indexed documents `titles` ({doc_id: title})."""
+    names: dict[str, str] = {}
+    for doc_id, title in titles.items():
+        known = manifest_paper(doc_id)
+        for name in (*(known.aliases if known else ()), *_title_name(title)):
+            names.setdefault(name, doc_id)
+    return names
+
+
+def _title_name(title: str) -> list[str]:
+    """The short name a title opens with, if it has one ("BLOOM: A 176B..." -> ["BLOOM"])."""
+    m = _SHORT_TITLE.match(title)
+    if not m or len(m.group(1).split()) > 2 or not re.search(r"[A-Z0-9]", m.group(1)[1:]):
+        return []  # "Flamingo: ..." has no inner capital: too likely an ordinary word
+    return [m.group(1)]
+
+
+def named_papers(query: str, names: dict[str, str]) -> list[str]:
+    """Doc ids of the papers `query` names, in the order it names them."""
+    found: list[tuple[int, str]] = []
+    for name, doc_id in names.items():
+        m = re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", query)
+        if m:
+            found.append((m.start(), doc_id))
+    out: list[str] = []
+    for _, doc_id in sorted(found):
+        if doc_id not in out:
+            out.append(doc_id)
+    return out
