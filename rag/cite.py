@@ -48,12 +48,20 @@ def parse_markers(text: str) -> list[int]:
     return out
 
 
-def key_overlap(sentence: str, passage: str) -> float:
-    """Share of the sentence's content tokens that occur in the passage (0..1)."""
-    s_tokens = set(tokenize(sentence, detect_lang(sentence)))
+def key_overlap(sentence: str, passage: str) -> float | None:
+    """Share of the sentence's content tokens that occur in the passage (0..1).
+
+    Across languages (a Chinese answer, an English passage) only the sentence's Latin tokens
+    can meet the passage's (names, numbers: ALBERT, 28.4); None when it has none."""
+    s_lang, p_lang = detect_lang(sentence), detect_lang(passage)
+    s_tokens = set(tokenize(sentence, s_lang))
+    if s_lang != p_lang:
+        s_tokens = {t for t in s_tokens if t.isascii()}
+        if not s_tokens:
+            return None
     if not s_tokens:
         return 0.0
-    p_tokens = set(tokenize(passage, detect_lang(passage)))
+    p_tokens = set(tokenize(passage, p_lang))
     return len(s_tokens & p_tokens) / len(s_tokens)
 
 
@@ -83,8 +91,9 @@ def check_answer(
 
 def _support(similarity: float, sentence: str, passage: str) -> float:
     """Blend embedding similarity (e5 cosines sit in ~0.7-0.9) with key-token overlap."""
-    sim = max(0.0, (similarity - 0.70) / 0.20)
-    return 0.5 * min(sim, 1.0) + 0.5 * key_overlap(sentence, passage)
+    sim = min(max(0.0, (similarity - 0.70) / 0.20), 1.0)
+    overlap = key_overlap(sentence, passage)
+    return sim if overlap is None else 0.5 * sim + 0.5 * overlap
 
 
 def _attach_lone_markers(sentences: list[str]) -> list[str]:
@@ -103,7 +112,7 @@ def best_quote(sentence: str, passage: Passage, max_chars: int = 300) -> str:
     spans = split_sentences(passage.text, detect_lang(passage.text))
     if not spans:
         return passage.text[:max_chars]
-    scored = [(key_overlap(sentence, passage.text[a:b]), -i, a, b)
+    scored = [(key_overlap(sentence, passage.text[a:b]) or 0.0, -i, a, b)
               for i, (a, b) in enumerate(spans)]
     _, _, a, b = max(scored)
     quote = passage.text[a:b]

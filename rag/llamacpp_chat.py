@@ -93,6 +93,9 @@ class LlamaCppChat(BaseChatModel):
     n_threads: int = 2
     temperature: float = 0.0
     max_tokens: int = 320
+    # Greedy decoding lets a 1.5B model loop on one sentence (seen on Chinese comparisons);
+    # a mild penalty on recent tokens breaks the loop without bending technical terms.
+    repeat_penalty: float = 1.1
     stop: list[str] | None = None
 
     @property
@@ -175,6 +178,7 @@ class LlamaCppChat(BaseChatModel):
         params = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "repeat_penalty": self.repeat_penalty,
             "stop": stop or self.stop or [],
             **kwargs,
         }

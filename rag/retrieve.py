@@ -44,6 +44,7 @@ BM25_WEIGHT = {"en": 1.0, "ko": 0.5, "zh": 0.5}
 # which only that leg ranks, lost to reading notes that all three legs like (dev zh recall@5
 # 0.93 at 1.0, 1.00 at 1.5, 2.0 and 3.0; 2.0 had the best MRR over all languages).
 NAMED_WEIGHT = 2.0
+ABSTRACT_CHUNKS = 2  # a named side of a comparison starts from its paper's first chunks
 PER_DOC = 2  # at most this many chunks of one document before every other document's best
 
 
@@ -172,13 +173,27 @@ class Retriever:
         fused = self._fused(query, lang, legs)
         sides = comparison_sides(query, lang)
         if sides:
-            per_side = [self._fused(SIDE_QUERY.format(side=s), "en", legs) for s in sides]
+            per_side = [self._side(s, legs) for s in sides]
             fused = _interleave([p[:k] for p in per_side] + [fused[:k]])
         fused = self._diversify(fused)
         return [
             Hit(self.index.chunks[row], score, rank, ranks)
             for rank, (row, score, ranks) in enumerate(fused[:k], start=1)
         ]
+
+    def _side(self, side: str, legs: set[str] | None) -> list[tuple]:
+        """One side of a comparison: the opening (abstract) of the paper it names, if any,
+        then the chunks that answer "what is <side>" best. Generic "what is" queries find
+        results tables and related-work mentions; an abstract says what a paper proposes."""
+        fused = self._fused(SIDE_QUERY.format(side=side), "en", legs)
+        if legs and "named" not in legs:
+            return fused
+        by_row = {item[0]: item for item in fused}
+        lead = [self.index.row_of(doc, seq) for doc in named_papers(side, self.names)
+                for seq in range(ABSTRACT_CHUNKS)]
+        lead = [r for r in lead if r is not None]
+        return [by_row.get(r, (r, 0.0, {"named": 1})) for r in lead] + [
+            item for item in fused if item[0] not in lead]
 
     def _diversify(self, fused: list[tuple]) -> list[tuple]:
         """Keep at most PER_DOC chunks per document ahead of the rest (a reading note in the

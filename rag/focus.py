@@ -1,0 +1,127 @@
+"""Rag stage: cut the passages down to the sentences that bear on the question.
+
+On a CPU the reader's first token waits for the whole prompt to be processed (~60 tokens/s
+for the 1.5B default on 2 cores), so the evidence must be small: a 300-token chunk and its
+continuation are mostly sentences that do not matter to the question, and a small model is
+distracted by them. `focus` keeps, from the retrieved passages, the sentences closest to the
+question within a token budget:
+
+1. every sentence is scored by embedding cosine with the question (a multilingual
+   sentence encoder, so a Korean question meets English sentences) plus a bonus for each
+   name or number of the question it contains (ALBERT, 8k, 28.4); a comparison also scores
+   against one "what is X" query per side (its best score counts), since "the difference
+   between A and B" is rarely written down, while what A is and what B is are; sentences
+   stating a contribution ("we propose ...") get a bonus: they say what a method is;
+2. the best sentence of each of the first `spread` passages is taken first, so both papers
+   of a comparison keep their evidence; then the best remaining sentences, globally;
+3. each passage keeps its chosen sentences in document order, gaps marked with " … ", and
+   passages left empty are dropped and the rest renumbered.
+
+    >>> kept = focus(question, passages, use_embedder, budget_tokens=220)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+
+from index.embed import Embedder
+from index.lexical import tokenize
+from ingest.chunk import approx_tokens
+from ingest.lang import detect_lang
+from ingest.sentences import split_sentences
+from rag.context import Passage
+
+KEY_BONUS = 0.08  # per question name/number found in the sentence
+# Sentences where authors state their contribution ("we propose", "our approach") say what a
+# method *is*, which "what is X" and comparison questions need and embeddings underrate.
+CONTRIBUTION = re.compile(r"\b(?:we (?:propose|present|introduce|call)|our (?:approach|method|"
+                          r"model)|(?:is|are) called)\b", re.I)
+CONTRIBUTION_BONUS = 0.2
+MIN_CHARS = 25  # shorter pieces (captions, table cells) are never worth their tokens
+GAP = " … "
+
+
+def focus(
+    question: str, passages: list[Passage], embedder: Embedder, budget_tokens: int,
+    spread: int = 3, also: list[str] | None = None,
+) -> list[Passage]:
+    """The passages cut to their most relevant sentences, within `budget_tokens`; `also`:
+    more queries a sentence may answer (the sides of a comparison)."""
+    sents = [(i, s) for i, p in enumerate(passages) for s in _sentences(p.text)]
+    if not sents:
+        return passages
+    scores = _scores([question, *(also or [])], [s for _, s in sents], embedder)
+    chosen = _choose(sents, scores, budget_tokens, spread)
+    out = []
+    for i, p in enumerate(passages):
+        picked = [s for j, (pi, s) in enumerate(sents) if pi == i and j in chosen]
+        if picked:
+            out.append(dataclasses.replace(p, n=len(out) + 1, text=_join(p.text, picked)))
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    lang = detect_lang(text)
+    return [text[a:b] for a, b in split_sentences(text, lang)
+            if b - a >= MIN_CHARS and not _is_heading(text[a:b])]
+
+
+def _is_heading(sentence: str) -> bool:
+    """Title blocks and running heads ("ALBERT: A LITE BERT FOR SELF-SUPERVISED ...")."""
+    letters = [c for c in sentence if c.isalpha() and c.isascii()]
+    return len(letters) > 20 and sum(c.isupper() for c in letters) > 0.3 * len(letters)
+
+
+def _scores(queries: list[str], sentences: list[str], embedder: Embedder) -> np.ndarray:
+    sim = (embedder.encode_document(sentences) @ embedder.encode_query(queries).T).max(axis=1)
+    question = queries[0]
+    keys = {t for t in tokenize(question, detect_lang(question)) if _is_key(t)}
+    if keys:
+        sim = sim + KEY_BONUS * np.array([_key_hits(s, keys) for s in sentences])
+    return sim + CONTRIBUTION_BONUS * np.array([bool(CONTRIBUTION.search(s)) for s in sentences])
+
+
+def _is_key(token: str) -> bool:
+    """Names and numbers: Latin tokens with a digit or of 3+ letters ('albert', '8k')."""
+    return token.isascii() and (any(c.isdigit() for c in token) or len(token) >= 3)
+
+
+def _key_hits(sentence: str, keys: set[str]) -> int:
+    return len(keys & set(tokenize(sentence, "en")))
+
+
+def _choose(sents: list[tuple[int, str]], scores: np.ndarray, budget: int, spread: int
+            ) -> set[int]:
+    """Indices of the sentences to keep: each top passage's best first, then the best."""
+    order = [int(j) for j in np.argsort(-scores)]
+    first = []
+    for i in range(spread):
+        best = next((j for j in order if sents[j][0] == i), None)
+        if best is not None:
+            first.append(best)
+    chosen: set[int] = set()
+    used = 0
+    for j in [*first, *order]:
+        cost = approx_tokens(sents[j][1])
+        if j in chosen or used + cost > budget:
+            continue
+        chosen.add(j)
+        used += cost
+    return chosen
+
+
+def _join(text: str, picked: list[str]) -> str:
+    """The picked sentences in document order, with a gap mark where text was left out."""
+    out, end = "", 0
+    for s in picked:
+        at = text.find(s, end)
+        if out:
+            out += " " if at == end or not text[end:at].strip() else GAP
+        elif at > 0:
+            out += "… "
+        out += s
+        end = at + len(s)
+    return out + (" …" if text[end:].strip() else "")
