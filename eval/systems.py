@@ -236,4 +236,7 @@ def make_systems(
             store = naive_store(retriever.index, retriever.embedders[0],
                                 settings.home / "eval")
             out[name] = NaiveSystem(store, llm)
+    if llm is not None and not retrieval_only:
+        # the reader's fixed prompt prefix is processed once, not inside the first answer
+        Assistant(settings, retriever, llm).warm_up()
     return out
