@@ -97,16 +97,13 @@ def _choose(sents: list[tuple[int, str]], scores: np.ndarray, budget: int, sprea
             ) -> set[int]:
     """Indices of the sentences to keep: each top passage's best first, then the best."""
     order = [int(j) for j in np.argsort(-scores)]
-    first = []
-    for i in range(spread):
-        best = next((j for j in order if sents[j][0] == i), None)
-        if best is not None:
-            first.append(best)
+    first = [next((j for j in order if sents[j][0] == i), None) for i in range(spread)]
+    first = sorted((j for j in first if j is not None), key=lambda j: -scores[j])
     chosen: set[int] = set()
     used = 0
     for j in [*first, *order]:
         cost = approx_tokens(sents[j][1])
-        if j in chosen or used + cost > budget:
+        if j in chosen or (chosen and used + cost > budget):  # the best one always goes
             continue
         chosen.add(j)
         used += cost

@@ -1,0 +1,73 @@
+"""Evidence focusing with the real USE encoder: which sentences reach the reader."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.embed import load_embedder
+from ingest.chunk import approx_tokens
+from rag.context import Passage
+from rag.focus import GAP, focus
+from rag.prompts import EXAMPLES, prompt_inputs, reader_prompt
+
+ALBERT = (
+    "Under review as a conference paper at ICLR 2020 ALBERT: A LITE BERT FOR SELF-SUPERVISED "
+    "LEARNING OF LANGUAGE REPRESENTATIONS. "
+    "Increasing model size often results in improved performance on downstream tasks. "
+    "To address these problems, we present two parameter-reduction techniques: factorized "
+    "embedding parameterization and cross-layer parameter sharing. "
+    "We thank the anonymous reviewers for their helpful comments on this paper. "
+    "The experiments were run on Cloud TPU V3 pods with 64 to 512 chips."
+)
+ELECTRA = (
+    "Masked language modeling corrupts the input by replacing some tokens with [MASK]. "
+    "As an alternative, we propose a more sample-efficient pre-training task called "
+    "replaced token detection. "
+    "Table 8 lists the hyperparameters used for fine-tuning on GLUE."
+)
+WEATHER = "The weather in the city was mild for most of the year, with little rain in summer."
+
+
+def passage(n: int, doc: str, text: str) -> Passage:
+    return Passage(n, doc, doc, "", 1, 1, text, (n,), 1.0)
+
+
+@pytest.fixture(scope="module")
+def use():
+    return load_embedder("use")
+
+
+def test_keeps_the_answering_sentence_and_drops_the_rest(use):
+    kept = focus("How does ALBERT reduce its parameters?",
+                 [passage(1, "albert", ALBERT)], use, budget_tokens=40)
+    assert len(kept) == 1
+    text = kept[0].text
+    assert "cross-layer parameter sharing" in text
+    assert "anonymous reviewers" not in text and "LITE BERT" not in text  # heading dropped
+    assert approx_tokens(text) <= 40 + 4  # the budget, plus gap marks
+
+
+def test_each_side_of_a_comparison_keeps_evidence_and_numbers_are_renumbered(use):
+    passages = [passage(1, "weather", WEATHER), passage(2, "albert", ALBERT),
+                passage(3, "electra", ELECTRA)]
+    kept = focus("ALBERT와 ELECTRA 차이?", passages, use, budget_tokens=90, spread=3,
+                 also=["What is ALBERT and how does it work?",
+                       "What is ELECTRA and how does it work?"])
+    by_doc = {p.doc_id: p for p in kept}
+    assert "replaced token detection" in by_doc["electra"].text
+    assert "parameter-reduction" in by_doc["albert"].text
+    assert [p.n for p in kept] == list(range(1, len(kept) + 1))
+    assert all(GAP.strip() in p.text for p in kept if p.doc_id == "albert")
+
+
+def test_the_prompt_prefix_is_the_same_for_every_language():
+    """Only the last human turn differs, so llama.cpp reuses the cached prefix."""
+    p = [passage(1, "albert", ALBERT)]
+    prompts = [reader_prompt().invoke(prompt_inputs("q?", lang, p)).to_messages()
+               for lang in ("ko", "zh", "en")]
+    prefixes = [[(m.type, m.content) for m in msgs[:-1]] for msgs in prompts]
+    assert prefixes[0] == prefixes[1] == prefixes[2]
+    assert len(prefixes[0]) == 1 + 2 * len(EXAMPLES)
+    assert "Korean" in prompts[0][-1].content and "Chinese" in prompts[1][-1].content
+    hinted = prompt_inputs("A와 B 차이?", "ko", p, sides=["A", "B"])["question"]
+    assert "about A and about B" in hinted
