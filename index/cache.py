@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
 import numpy as np
+
+STALE_TMP_S = 600  # a temp file this old is left from a killed writer (a put takes ms)
 
 
 class VectorCache:
@@ -22,6 +25,18 @@ class VectorCache:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder_id}-{chunker}-{chunk_tokens}")
         self.folder = root / slug
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temp_files()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Delete temp files a killed process left behind (kill -9 between write and rename);
+        recent ones may belong to a writer sharing this cache, so they stay."""
+        cutoff = time.time() - STALE_TMP_S
+        for tmp in self.folder.glob(".*.tmp.npy"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+            except FileNotFoundError:  # another process cleaned it first
+                pass
 
     def _path(self, sha: str) -> Path:
         return self.folder / f"{sha}.npy"

@@ -107,3 +107,22 @@ def test_rrf_and_comparison_sides():
     assert comparison_sides("What is the difference between ALBERT and ELECTRA?", "en") == [
         "ALBERT", "ELECTRA"]
     assert comparison_sides("What does ALiBi add to attention?", "en") == []
+
+
+def test_vector_cache_removes_temp_files_a_killed_writer_left(tmp_path):
+    import os
+    import time
+
+    import numpy as np
+
+    from index.cache import STALE_TMP_S, VectorCache
+
+    cache = VectorCache(tmp_path, "e5", "sent-v1", 300)
+    old, fresh = cache.folder / ".abc.123456.tmp.npy", cache.folder / ".def.654321.tmp.npy"
+    old.write_bytes(b"partial"), fresh.write_bytes(b"being written")
+    past = time.time() - STALE_TMP_S - 5
+    os.utime(old, (past, past))
+    cache.put("abc", np.ones((2, 3)))
+    VectorCache(tmp_path, "e5", "sent-v1", 300)  # the next run opens the cache
+    assert not old.exists() and fresh.exists()
+    assert cache.get("abc").shape == (2, 3)
