@@ -113,6 +113,7 @@ class PlainBM25:
 
     def __init__(self, base: Retriever) -> None:
         self.settings, self.index, self.embedders = base.settings, base.index, base.embedders
+        self.query_vector = base.query_vector  # the answer's relevance gate embeds with it
         texts = [embed_text(c) for c in self.index.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(_tokens(texts), show_progress=False)
@@ -222,7 +223,8 @@ def make_systems(
 ) -> dict[str, System]:
     """The named systems, sharing one index, one set of embedders and one reader model."""
     retriever = retriever or Retriever(settings)
-    if llm is None and not retrieval_only:
+    own_llm = llm is None and not retrieval_only
+    if own_llm:
         from rag.llm import chat_model
 
         llm = chat_model(settings)  # loaded once for every system
@@ -236,7 +238,6 @@ def make_systems(
             store = naive_store(retriever.index, retriever.embedders[0],
                                 settings.home / "eval")
             out[name] = NaiveSystem(store, llm)
-    if llm is not None and not retrieval_only:
-        # the reader's fixed prompt prefix is processed once, not inside the first answer
+    if own_llm:  # the reader's fixed prompt prefix is processed once, not in the first answer
         Assistant(settings, retriever, llm).warm_up()
     return out

@@ -1,7 +1,7 @@
 """Rag stage: the reader's prompt, per answer language.
 
 A small model follows a short, concrete prompt best: numbered sources, one rule per line,
-and worked examples (one per language, one of them a question the sources cannot answer).
+and worked examples (one per language).
 The system message and the examples are the same for every question, so llama.cpp reuses
 their cached state and only the passages and question cost prompt time.
 """
@@ -41,13 +41,15 @@ EXAMPLE_SOURCES = (
     "sentence prediction (NSP) loss and train with larger batches."
 )
 
-# One worked example per language, the last one a question the sources cannot answer
-# (a Chinese abstaining example made the model abstain on Chinese comparisons).
+# One worked example per language. An abstaining example was tried and dropped: the model
+# then abstained on questions shaped like it, and on most questions in its language.
 EXAMPLES = (
     ("zh", "BERT会遮盖多少输入词元？", "BERT随机遮盖15%的输入词元并预测它们 [1]。"),
     ("ko", "RoBERTa는 BERT의 어떤 손실을 제거했나?",
      "RoBERTa는 다음 문장 예측(NSP) 손실을 제거하고 더 큰 배치로 학습했습니다 [2]."),
-    ("en", "How many GPUs was RoBERTa trained on?", ABSTAIN["en"]),
+    ("en", "What did RoBERTa change in BERT's pretraining?",
+     "RoBERTa removed the next sentence prediction (NSP) loss and trained with larger "
+     "batches [2]."),
 )
 
 USER = (

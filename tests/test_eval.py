@@ -279,6 +279,14 @@ def test_bm25_baseline_uses_plain_tokens(retriever):
     assert plain.search(Q["en1"], 10)[0].chunk.doc_id == B
 
 
+def test_bm25_system_answers_through_the_same_assistant(retriever):
+    """The baseline reads with Seed's Assistant, whose relevance gate embeds the question."""
+    systems = make_systems(["bm25"], retriever.settings, llm=reader(), retriever=retriever)
+    result = systems["bm25"].run(Q["en1"])
+    assert result.retrieved and result.retrieved[0] == B
+    assert result.answer is not None and not result.answer.abstained
+
+
 def test_naive_baseline_is_the_langchain_tutorial(retriever, tmp_path):
     """Tutorial splits over one re-extracted paper, FAISS, top-4, markers taken as written."""
     index = retriever.index
