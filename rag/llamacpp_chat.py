@@ -56,8 +56,10 @@ class LoadedModel:
 def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
     """Load a GGUF once per (path, n_ctx, n_threads) per process; later calls reuse it.
 
-    The weights are mmap'd, so a second key for the same file shares the page cache and
-    costs only a new KV cache. A file llama.cpp can't read raises `ModelNotReadyError`.
+    The weights are read into memory rather than mmap'd: llama.cpp repacks Q4_K weights for
+    the CPU kernels, and with mmap the original pages stayed resident beside the repacked
+    copy (1.85 GiB instead of 1.26 GiB for the default model, `bench/bench_answer.py`).
+    A file llama.cpp can't read raises `ModelNotReadyError`.
     """
     start = time.perf_counter()
     try:
@@ -66,6 +68,7 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
             n_ctx=n_ctx,
             n_threads=n_threads,
             n_threads_batch=n_threads,
+            use_mmap=False,
             verbose=False,
         )
     except (ValueError, RuntimeError) as e:  # not a GGUF, truncated, unsupported arch
