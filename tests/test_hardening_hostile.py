@@ -59,7 +59,10 @@ def assistant(tmp_path_factory, small_index) -> Assistant:
              for lang, (text, width) in HOSTILE.items()]
     files.append(copy_paper("1910.01108", folder))
     model = ensure_default_model(small_index)  # shared with test_ask_e2e: assembled once
-    settings = small_settings(folder / "home", llm_gguf=model)
+    # whole passages (evidence_tokens=0): the default focusing keeps only sentences about
+    # the question and so usually drops the injection before the model sees it; this test
+    # is about the model reading it and not obeying
+    settings = small_settings(folder / "home", llm_gguf=model, evidence_tokens=0)
     report = ingest_sources(resolve_sources([str(f) for f in files], settings).sources, settings)
     assert sorted(report.added) == ["1910.01108", "hostile-en", "hostile-ko", "hostile-zh"]
     return Assistant(settings)
