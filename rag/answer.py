@@ -22,6 +22,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
+from index.embed import Embedder
 from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
 from rag.cite import CheckedSentence, best_quote, check_answer
@@ -117,7 +118,7 @@ class Assistant:
         return answer
 
     @property
-    def _sentence_embedder(self):
+    def _sentence_embedder(self) -> Embedder:
         """USE when the index has it (fast on short text, strong across languages), else the
         first embedder."""
         embs = self.retriever.embedders
