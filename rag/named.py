@@ -29,12 +29,12 @@ def paper_names(titles: dict[str, str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for doc_id, title in titles.items():
         known = manifest_paper(doc_id)
-        for name in (*(known.aliases if known else ()), *_title_name(title)):
+        for name in (*(known.aliases if known else ()), *title_name(title)):
             names.setdefault(name, doc_id)
     return names
 
 
-def _title_name(title: str) -> list[str]:
+def title_name(title: str) -> list[str]:
     """The short name a title opens with, if it has one ("BLOOM: A 176B..." -> ["BLOOM"])."""
     m = _SHORT_TITLE.match(title)
     if not m or len(m.group(1).split()) > 2 or not re.search(r"[A-Z0-9]", m.group(1)[1:]):
