@@ -5,7 +5,9 @@ wrong one. So every answer sentence is checked against the passages:
 
 1. markers that point to no passage are dropped;
 2. a sentence's support by a passage combines the embedding similarity of the two with the
-   share of the sentence's key tokens (names, numbers, terms) found in the passage;
+   share of the sentence's key tokens (names, numbers, terms) found in the passage or its
+   paper's title (the model sees the title as the passage's header: "ELECTRA uses ..." is
+   supported by an ELECTRA passage that never repeats the name);
 3. a cited passage that does not support its sentence loses the marker; a sentence with no
    marker gets the best-supporting passage when support is strong, and is otherwise
    flagged as unsupported;
@@ -78,7 +80,8 @@ def check_answer(
     by_n = {p.n: i for i, p in enumerate(passages)}
     out = []
     for s, plain, row in zip(sentences, clean, sims, strict=True):
-        support = {p.n: _support(row[by_n[p.n]], plain, p.text) for p in passages}
+        support = {p.n: _support(row[by_n[p.n]], plain, f"{p.title}\n{p.text}")
+                   for p in passages}  # the title too: the model saw it as the header
         cited = [n for n in dict.fromkeys(parse_markers(s)) if n in by_n]
         kept = tuple(n for n in cited if support[n] >= WEAK)
         if not kept and support:
