@@ -26,13 +26,24 @@ from index.embed import Embedder
 from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
 from rag.cite import CheckedSentence, best_quote, check_answer
+from rag.compare import (
+    KEY_IDEA_QUERIES,
+    SIDE_QUESTION,
+    join_sides,
+    own_passages,
+    shift,
+    side_papers,
+)
 from rag.context import Passage, build_passages
 from rag.focus import focus
 from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
-from rag.retrieve import SIDE_QUERY, Hit, Retriever, comparison_sides
+from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
 
 log = logging.getLogger(__name__)
 
+# A paper's abstract says what the paper proposes: when a comparison asks what each side is,
+# its sentences get this bonus over sentences of later sections (results, related work).
+LEAD_BONUS = 0.3
 MIN_RELEVANCE = 0.80  # best question-passage e5 cosine below this: nothing relevant found
 ABSTAIN_CUES = re.compile(
     r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
@@ -106,16 +117,51 @@ class Assistant:
         sides = comparison_sides(question, lang)
         if not passages or self.relevance(question, hits) < MIN_RELEVANCE:
             return self._abstain(question, lang, passages, timings, t0)
-        if self.settings.evidence_tokens:
-            passages = focus(question, passages, self._sentence_embedder,
-                             self.settings.evidence_tokens,
-                             also=[SIDE_QUERY.format(side=s) for s in sides])
-        raw, first = self._read(prompt_inputs(question, lang, passages, sides), on_token, t0)
+        pairs = side_papers(sides, self.retriever.names, passages)
+        if pairs:
+            raw, first, passages = self._read_sides(lang, passages, pairs, on_token, t0)
+        else:
+            passages = self._focus(question, passages, [SIDE_QUERY.format(side=s) for s in sides])
+            raw, first = self._read(prompt_inputs(question, lang, passages, sides), on_token, t0)
         timings["first_token_s"] = first
         raw = self._ensure_language(raw, lang)
         answer = self._finish(question, lang, raw, passages, timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
+
+    def _focus(self, question: str, passages: list[Passage], also: list[str], **kw
+               ) -> list[Passage]:
+        """The passages cut to the sentences that bear on the question (rag/focus.py)."""
+        if not self.settings.evidence_tokens:
+            return passages
+        kw.setdefault("budget_tokens", self.settings.evidence_tokens)
+        return focus(question, passages, self._sentence_embedder, also=also, **kw)
+
+    def _read_sides(self, lang, passages, pairs, on_token, t0) -> tuple[str, float, list]:
+        """A comparison of two named papers, read one side at a time (rag/compare.py): each
+        side gets half the evidence budget; a side the model can't answer is left out."""
+        texts, shown, first = [], [], 0.0
+        for side, doc_id in pairs:
+            question = SIDE_QUESTION[lang].format(side=side)
+            own = own_passages(passages, doc_id)
+            own = self._focus(question, own, [SIDE_QUERY.format(side=side), *KEY_IDEA_QUERIES],
+                              spread=1,
+                              budget_tokens=self.settings.evidence_tokens // 2,
+                              prior=[LEAD_BONUS * self._is_lead(p) for p in own])
+            if shown and on_token:
+                on_token(" ")
+            raw, at = self._read(prompt_inputs(question, lang, own), on_token, t0)
+            first = first or at
+            if ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
+                continue
+            text, own = shift(raw, own, len(shown))
+            texts.append(text)
+            shown += own
+        return (join_sides(texts, lang) or ABSTAIN[lang]), first, shown or passages
+
+    def _is_lead(self, passage: Passage) -> bool:
+        """Whether the passage holds its paper's opening (abstract) chunks."""
+        return any(self.retriever.index.chunks[r].seq < ABSTRACT_CHUNKS for r in passage.rows)
 
     @property
     def _sentence_embedder(self) -> Embedder:

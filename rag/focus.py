@@ -46,14 +46,17 @@ GAP = " … "
 
 def focus(
     question: str, passages: list[Passage], embedder: Embedder, budget_tokens: int,
-    spread: int = 3, also: list[str] | None = None,
+    spread: int = 3, also: list[str] | None = None, prior: list[float] | None = None,
 ) -> list[Passage]:
     """The passages cut to their most relevant sentences, within `budget_tokens`; `also`:
-    more queries a sentence may answer (the sides of a comparison)."""
+    more queries a sentence may answer (the sides of a comparison); `prior`: a bonus per
+    passage, added to each of its sentences (a paper's abstract, when asked what it is)."""
     sents = [(i, s) for i, p in enumerate(passages) for s in _sentences(p.text)]
     if not sents:
         return passages
     scores = _scores([question, *(also or [])], [s for _, s in sents], embedder)
+    if prior:
+        scores = scores + np.array([prior[i] for i, _ in sents])
     chosen = _choose(sents, scores, budget_tokens, spread)
     out = []
     for i, p in enumerate(passages):

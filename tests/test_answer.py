@@ -49,16 +49,37 @@ def _ask(retriever, question, *replies):
 
 def test_prompt_numbers_passages_and_names_the_language(retriever):
     answer, rec, streamed = _ask(
-        retriever, "ALBERT와 ELECTRA 차이?",
-        "ALBERT는 층 간 파라미터 공유로 파라미터 수를 줄입니다 [1]. "
-        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 학습합니다 [2].")
+        retriever, "DistilBERT는 BERT 대비 얼마나 작은가?",
+        "DistilBERT는 BERT보다 40% 작습니다 [1].")
     prompt = rec.calls[0][-1].content
-    assert "[1] (" in prompt and "Korean" in prompt and "ALBERT와 ELECTRA 차이?" in prompt
-    assert streamed.startswith("ALBERT는")  # tokens reached the callback while generating
-    docs = {c.doc_id for c in answer.citations}
-    assert not answer.abstained and {"1909.11942", "2003.10555"} <= docs | {
-        p.doc_id for p in answer.passages}
+    assert "[1] (DistilBERT, p" in prompt and "Korean" in prompt
+    assert "DistilBERT는 BERT 대비 얼마나 작은가?" in prompt
+    assert streamed.startswith("DistilBERT는")  # tokens reached the callback while generating
+    assert not answer.abstained and answer.citations[0].doc_id == "1910.01108"
     assert answer.lang == "ko" and answer.timings["first_token_s"] > 0
+
+
+def test_comparison_reads_each_paper_on_its_own_and_cites_both(retriever):
+    answer, rec, streamed = _ask(
+        retriever, "ALBERT와 ELECTRA 차이?",
+        "ALBERT는 층 간 파라미터 공유(cross-layer parameter sharing)로 파라미터 수를 "
+        "줄입니다 [1].",
+        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].")
+    first, second = (call[-1].content for call in rec.calls)
+    assert "ALBERT의 핵심" in first and "(ALBERT, p" in first and "(ELECTRA, p" not in first
+    assert "ELECTRA의 핵심" in second and "(ELECTRA, p" in second and "(ALBERT, p" not in second
+    assert streamed.startswith("ALBERT는") and "ELECTRA는" in streamed
+    assert [c.doc_id for c in answer.citations] == ["1909.11942", "2003.10555"]
+    assert answer.text.index("[1]") < answer.text.index("ELECTRA는") < answer.text.index("[2]")
+
+
+def test_comparison_side_the_model_cannot_answer_is_left_out(retriever):
+    answer, rec, _ = _ask(
+        retriever, "ALBERT와 ELECTRA 차이?", ABSTAIN["ko"],
+        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].")
+    assert len(rec.calls) == 2 and not answer.abstained
+    assert [c.doc_id for c in answer.citations] == ["2003.10555"]
+    assert ABSTAIN["ko"] not in answer.text
 
 
 def test_invented_markers_are_dropped(retriever):

@@ -26,7 +26,8 @@ def _ask(settings, question: str) -> dict:
 
 # Issue 3 must-show: the comparison in three languages. It failed in session 1 (the reader
 # looped or its Chinese answer failed the citation check) and passes since evidence focusing
-# and cross-lingual citation support; greedy decoding makes it repeatable on one machine.
+# and cross-lingual citation support; it cites both papers since each side is read on its own
+# (rag/compare.py). Greedy decoding makes it repeatable on one machine.
 @pytest.mark.parametrize("question, script", [
     ("ALBERT와 ELECTRA 차이?", r"[\uac00-\ud7a3]"),
     ("ALBERT和ELECTRA有什么区别？", r"[\u4e00-\u9fff]"),
@@ -40,8 +41,7 @@ def test_comparison_is_answered_in_the_question_language_with_citations(
     assert re.search(script, re.sub(r"[A-Za-z0-9\[\]().,%\- ]", "", out["answer"]) or "x") \
         or script == r"[A-Za-z]"
     cited = {c["doc_id"] for c in out["citations"]}
-    assert cited & {"1909.11942", "2003.10555"}, out
-    assert {p["doc_id"] for p in out["passages"]} >= {"1909.11942", "2003.10555"}
+    assert cited >= {"1909.11942", "2003.10555"}, out  # both papers, each side read alone
     assert all(c["quote"] for c in out["citations"])
     assert out["timings"]["first_token_s"] > 0
 

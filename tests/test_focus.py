@@ -8,7 +8,7 @@ from index.embed import load_embedder
 from ingest.chunk import approx_tokens
 from rag.context import Passage
 from rag.focus import GAP, focus
-from rag.prompts import EXAMPLES, prompt_inputs, reader_prompt
+from rag.prompts import EXAMPLES, format_sources, prompt_inputs, reader_prompt, source_label
 
 ALBERT = (
     "Under review as a conference paper at ICLR 2020 ALBERT: A LITE BERT FOR SELF-SUPERVISED "
@@ -71,3 +71,14 @@ def test_the_prompt_prefix_is_the_same_for_every_language():
     assert "Korean" in prompts[0][-1].content and "Chinese" in prompts[1][-1].content
     hinted = prompt_inputs("A와 B 차이?", "ko", p, sides=["A", "B"])["question"]
     assert "about A and about B" in hinted
+
+
+def test_sources_are_headed_by_short_paper_labels():
+    """A full title costs ~15 prompt tokens per source; the name it opens with is enough."""
+    albert = Passage(1, "1909.11942", "ALBERT: A Lite BERT for Self-supervised Learning of "
+                     "Language Representations", "", 3, 4, ALBERT, (1,), 1.0)
+    assert format_sources([albert]).startswith("[1] (ALBERT, pp. 3-4) Under review")
+    assert source_label("Attention Is All You Need") == "Attention Is All You Need"
+    long = "Neural Machine Translation by Jointly Learning to Align and Translate"
+    assert source_label(long) == "Neural Machine Translation by Jointly…"
+    assert source_label("x" * 60) == "x" * 40 + "…"
