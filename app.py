@@ -49,9 +49,14 @@ class UploadError(ValueError):
 class Live:
     """The assistant in use; replaced (not mutated) when an ingest adds documents."""
 
-    def __init__(self, settings: Settings, assistant: Assistant | None) -> None:
+    def __init__(self, settings: Settings, assistant: Assistant | None, warm: bool = False
+                 ) -> None:
         self.settings = settings
         self.assistant = assistant or Assistant(settings)
+        self.warming: threading.Thread | None = None
+        if warm:
+            self.warming = threading.Thread(target=_warm_up, args=(self.assistant,), daemon=True)
+            self.warming.start()
         self._lock = threading.Lock()
 
     def reload(self) -> None:
@@ -60,6 +65,16 @@ class Live:
             old = self.assistant
             retriever = Retriever(self.settings, embedders=old.retriever.embedders)
             self.assistant = Assistant(self.settings, retriever, old.llm)
+
+
+def _warm_up(assistant: Assistant) -> None:
+    """Load the model and its prompt prefix while the UI starts (~20 s), so the first
+    question does not pay for them; a failure here shows again, as a message, on that
+    question."""
+    try:
+        assistant.warm_up()
+    except Exception as e:  # noqa: BLE001 - a background thread: log, never crash the UI
+        log.warning("model warm-up failed: %s", _one_line(e))
 
 
 class GradioReporter:
@@ -164,8 +179,10 @@ class SeedUI:
 
 def build_app(settings: Settings, assistant: Assistant | None = None,
               model_label: str | None = None) -> gr.Blocks:
-    """The UI over `assistant` (default: one `Assistant(settings)` for all users)."""
-    ui = SeedUI(Live(settings, assistant), model_label or describe_model(settings))
+    """The UI over `assistant` (default: one `Assistant(settings)` for all users, its model
+    warmed up in the background while the UI starts)."""
+    ui = SeedUI(Live(settings, assistant, warm=assistant is None),
+                model_label or describe_model(settings))
     with gr.Blocks(title="Seed", analytics_enabled=False) as demo:
         turns = gr.State([])
         box = gr.Textbox(label=I18N("question"), placeholder=I18N("placeholder"), lines=1,

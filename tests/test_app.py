@@ -28,7 +28,10 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-REPLIES = {  # a word of the question -> the scripted answer
+REPLIES = {  # a word of the question -> the scripted answer (first match)
+    # a comparison is read one paper at a time (rag/compare.py)
+    "ALBERT의 핵심": "ALBERT는 층 간 파라미터 공유로 파라미터 수를 줄입니다 [1].",
+    "ELECTRA의 핵심": "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 학습합니다 [1].",
     "작고": "DistilBERT는 BERT보다 40% 작고 60% 빠르며 성능의 97%를 유지합니다 [1].",
     "생성자": "ELECTRA의 생성자는 판별자 크기의 1/4에서 1/2 사이일 때 가장 잘 작동합니다 [1].",
     "ELECTRA": "ALBERT는 층 간 파라미터 공유로 파라미터 수를 줄입니다 [1]. ELECTRA는 교체된 "
@@ -260,3 +263,17 @@ def test_server_binds_loopback_and_limits_upload_size(server):
                       files={"files": ("big.pdf", big, "application/pdf")}, timeout=60)
     assert r.status_code in (400, 413), r.text[:200]
     assert set(app.UPLOAD_TYPES) == {".pdf", ".md", ".txt"}
+
+
+def test_the_ui_warms_the_model_up_in_the_background(home):
+    """`rag serve` processes the prompt's fixed prefix at start, not on the first question."""
+    from app import Live
+    from rag.answer import Assistant
+    llm = ScriptedChat()
+    llm.calls.clear()
+    live = Live(home, Assistant(home, llm=llm), warm=True)
+    assert live.warming is not None
+    live.warming.join(timeout=60)
+    assert not live.warming.is_alive() and len(llm.calls) == 1
+    assert "citing sources as [n]" in llm.calls[0]  # the reader's own prompt (same prefix)
+    assert Live(home, live.assistant).warming is None  # off unless asked for
