@@ -4,9 +4,11 @@
     answer = assistant.ask("ALBERT와 ELECTRA 차이?", on_token=print)
 
 Steps: retrieve (hybrid) -> passages (hit + continuation, within a token budget) -> abstain
-early when retrieval found nothing close -> read with the chat model (LangChain chain,
-streamed) -> language check (one repair by translation) -> citation check and repair ->
-`Answer` with numbered citations, each with the quote that supports it.
+early when retrieval found nothing close, or when the question names a model no passage
+mentions (GPT-5) -> read with the chat model (LangChain chain, streamed; a comparison of
+two papers one paper at a time, rag/compare.py) -> language check (one repair by
+translation) -> citation check and repair -> `Answer` with numbered citations, each with
+the quote that supports it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rag.compare import (
 )
 from rag.context import Passage, build_passages
 from rag.focus import focus
+from rag.named import unseen_names
 from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
 
@@ -115,7 +118,8 @@ class Assistant:
                                   k or self.settings.k)
         timings = {"retrieve_s": time.perf_counter() - t0}
         sides = comparison_sides(question, lang)
-        if not passages or self.relevance(question, hits) < MIN_RELEVANCE:
+        if not passages or self.relevance(question, hits) < MIN_RELEVANCE \
+                or self._names_unseen(question, passages):
             return self._abstain(question, lang, passages, timings, t0)
         pairs = side_papers(sides, self.retriever.names, passages)
         if pairs:
@@ -158,6 +162,14 @@ class Assistant:
             texts.append(text)
             shown += own
         return (join_sides(texts, lang) or ABSTAIN[lang]), first, shown or passages
+
+    def _names_unseen(self, question: str, passages: list[Passage]) -> bool:
+        """The question asks about a model (GPT-5) no passage and no paper names."""
+        text = "\n".join(f"{p.title}\n{p.text}" for p in passages)
+        unseen = unseen_names(question, text, self.retriever.names)
+        if unseen:
+            log.info("no passage mentions %s: abstaining", ", ".join(unseen))
+        return bool(unseen)
 
     def _is_lead(self, passage: Passage) -> bool:
         """Whether the passage holds its paper's opening (abstract) chunks."""

@@ -54,3 +54,26 @@ def named_papers(query: str, names: dict[str, str]) -> list[str]:
         if doc_id not in out:
             out.append(doc_id)
     return out
+
+
+# A versioned model name: letters (one a capital) then a number, maybe a suffix ("GPT-5",
+# "T5", "OPT-175B", "LLaMA-2", "TinyBERT4"), with or without a hyphen or space between.
+_VERSIONED = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)[-\s]?(\d+(?:\.\d+)?[A-Za-z]*)(?![A-Za-z0-9])")
+
+
+def unseen_names(query: str, text: str, names: dict[str, str]) -> list[str]:
+    """Versioned model names in `query` that occur nowhere in `text` (the retrieved passages)
+    and name no indexed paper: "GPT-5의 컨텍스트 길이" over a corpus that never mentions
+    GPT-5. The papers cannot answer a question about a model they never name; its other
+    words (context window, hallucination rate) still find passages that look relevant."""
+    out = []
+    for m in _VERSIONED.finditer(query):
+        letters, number = m.group(1), m.group(2)
+        if letters.islower():  # "in 2019", "top-5", "p50": not a model name
+            continue
+        name = m.group(0)
+        written = rf"(?<![A-Za-z0-9]){re.escape(letters)}[-\s]?{re.escape(number)}(?![A-Za-z0-9])"
+        known = any(re.fullmatch(written, n, re.I) for n in names)  # GPT-1: a paper's name
+        if not known and not re.search(written, text, re.I):
+            out.append(name)
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.named import named_papers, paper_names
+from rag.named import named_papers, paper_names, unseen_names
 from rag.retrieve import Retriever
 
 
@@ -40,3 +40,33 @@ def test_named_leg_ranks_the_named_papers_own_chunks(small_index):
     hits = retriever.search(question, 3)
     assert hits[0].chunk.doc_id == "1910.01108" and "named" in hits[0].legs
     assert "named" not in retriever.legs("参数共享有什么好处？", "zh")
+
+
+def test_model_names_no_passage_mentions_are_unseen():
+    names = paper_names({"gpt1": "Improving Language Understanding by Generative Pre-Training"})
+    text = "Flan-PaLM 540B reaches 75.2% on MMLU. TinyBERT4 is 7.5x smaller. OPT-175B ..."
+    assert unseen_names("GPT-5의 컨텍스트 길이는?", text, names) == ["GPT-5"]
+    assert unseen_names("GPT-1使用的预训练语料是什么？", text, names) == []  # names a paper
+    assert unseen_names("What does PaLM-540B score?", text, names) == []  # spelt differently
+    assert unseen_names("tinybert4 size, OPT 175B in 2019, top-5?", text, names) == []
+    assert unseen_names("LLaMA-2 vs GPT-4", text, names) == ["LLaMA-2", "GPT-4"]
+
+
+def test_question_about_a_model_no_paper_mentions_abstains(small_index):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from rag.answer import Assistant
+
+    replies = iter([AIMessage("The generator works best at 1/4 to 1/2 the size of the "
+                              "discriminator [1].")])
+    assistant = Assistant(small_index, Retriever(small_index),
+                          GenericFakeChatModel(messages=replies))
+    answer = assistant.ask("How large is the generator of ELECTRA-7 compared to the discriminator?")
+    assert answer.abstained and not answer.citations
+    assert next(replies, None) is not None  # decided before the model was asked
+    replies = iter([AIMessage("The generator works best at 1/4 to 1/2 the size of the "
+                              "discriminator [1].")])
+    assistant._llm = GenericFakeChatModel(messages=replies)
+    answer = assistant.ask("How large is the generator of ELECTRA compared to the discriminator?")
+    assert next(replies, None) is None  # the same question without the unknown version is read
