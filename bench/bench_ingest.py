@@ -69,10 +69,9 @@ def main() -> None:
     t.add_row(
         "  parse rate", f"{cold.pages / max(cold.timings.get('parse_s', 1), 1e-9):.1f} pages/s"
     )
-    t.add_row(
-        "  embed rate",
-        f"{cold.embedded_chunks / max(cold.timings.get('embed_s', 1e-9), 1e-9):.1f} chunks/s",
-    )
+    per_embedder = cold.embedded_chunks / max(len(cold.embed_s), 1)
+    for emb_id, s in cold.embed_s.items():
+        t.add_row(f"    embed {emb_id}", f"{s:.1f} s ({per_embedder / max(s, 1e-9):.1f} chunks/s)")
     t.add_row("unchanged re-run total", f"{warm_s:.2f} s")
     t.add_row("  chunks embedded on re-run", str(warm.embedded_chunks))
     t.add_row(

@@ -60,6 +60,7 @@ class BuildReport:
     chunks: int = 0
     embedded_chunks: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    embed_s: dict[str, float] = field(default_factory=dict)  # per embedder id
     version: str = ""
 
 
@@ -246,10 +247,12 @@ def _embed_all(
                             settings.chunk_tokens)
         todo = [d for d in by_doc if not cache.has(docs_meta[d]["sha256"])]
         reporter.start(f"embed {emb.id}", sum(len(by_doc[d]) for d in todo), "chunks")
+        t0 = time.perf_counter()
         for doc_id in todo:
             vecs = _embed_doc(emb, by_doc[doc_id], settings, reporter, f"embed {emb.id}")
             cache.put(docs_meta[doc_id]["sha256"], vecs)
             report.embedded_chunks += len(vecs)
+        report.embed_s[emb.id] = time.perf_counter() - t0
         reporter.finish(f"embed {emb.id}")
         parts = [cache.get(docs_meta[d]["sha256"]) for d in by_doc]
         out.append(np.vstack(parts) if parts else np.zeros((0, emb.dim), np.float32))

