@@ -114,6 +114,7 @@ class PlainBM25:
     def __init__(self, base: Retriever) -> None:
         self.settings, self.index, self.embedders = base.settings, base.index, base.embedders
         self.query_vector = base.query_vector  # the answer's relevance gate embeds with it
+        self.names = base.names  # papers by name: the answer's checks use them
         texts = [embed_text(c) for c in self.index.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(_tokens(texts), show_progress=False)
