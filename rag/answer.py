@@ -79,6 +79,26 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
 
 
+@dataclass
+class Reading:
+    """One call of the reader: the prompt's inputs and the passages it numbers."""
+
+    inputs: dict[str, str]
+    passages: list[Passage]
+
+
+@dataclass
+class Plan:
+    """What `Assistant.plan` decided before any model call; no readings means abstain."""
+
+    question: str
+    lang: str
+    hits: list[Hit]
+    passages: list[Passage]  # all retrieved passages (hit + continuation), before focusing
+    readings: list[Reading] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 def page_url(p: Passage, path: str = "") -> str:
     """The arXiv abstract page; for a local file, its path (PDFs at the cited page)."""
     if p.url:
@@ -108,28 +128,46 @@ class Assistant:
             self._llm = chat_model(self.settings)
         return self._llm
 
-    def ask(
-        self, question: str, on_token: Callable[[str], None] | None = None, k: int | None = None
-    ) -> Answer:
+    def plan(self, question: str, k: int | None = None) -> Plan:
+        """Everything before the model: retrieve, decide whether to abstain, and cut the
+        evidence of each reading (one, or one per paper of a comparison). No LLM call."""
         t0 = time.perf_counter()
         lang = "en" if is_foreign(question) else detect_lang(question)
         hits = self.retriever.search(question, max(k or self.settings.k, 1))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
-        timings = {"retrieve_s": time.perf_counter() - t0}
-        sides = comparison_sides(question, lang)
+        plan = Plan(question, lang, hits, passages)
+        plan.timings["retrieve_s"] = time.perf_counter() - t0
         if not passages or self.relevance(question, hits) < MIN_RELEVANCE \
                 or self._names_unseen(question, passages):
-            return self._abstain(question, lang, passages, timings, t0)
+            return plan
+        sides = comparison_sides(question, lang)
         pairs = side_papers(sides, self.retriever.names, passages)
         if pairs:
-            raw, first, passages = self._read_sides(lang, passages, pairs, on_token, t0)
+            plan.readings = [self._side_reading(lang, side, doc_id, passages)
+                             for side, doc_id in pairs]
         else:
-            passages = self._focus(question, passages, [SIDE_QUERY.format(side=s) for s in sides])
-            raw, first = self._read(prompt_inputs(question, lang, passages, sides), on_token, t0)
+            kept = self._focus(question, passages, [SIDE_QUERY.format(side=s) for s in sides])
+            plan.readings = [Reading(prompt_inputs(question, lang, kept, sides), kept)]
+        plan.timings["plan_s"] = time.perf_counter() - t0
+        return plan
+
+    def ask(
+        self, question: str, on_token: Callable[[str], None] | None = None, k: int | None = None
+    ) -> Answer:
+        t0 = time.perf_counter()
+        plan = self.plan(question, k)
+        timings = {"retrieve_s": plan.timings["retrieve_s"]}
+        if not plan.readings:
+            return self._abstain(question, plan.lang, plan.passages, timings, t0)
+        if len(plan.readings) > 1:
+            raw, first, passages = self._read_sides(plan, on_token, t0)
+        else:
+            passages = plan.readings[0].passages
+            raw, first = self._read(plan.readings[0].inputs, on_token, t0)
         timings["first_token_s"] = first
-        raw = self._ensure_language(raw, lang)
-        answer = self._finish(question, lang, raw, passages, timings)
+        raw = self._ensure_language(raw, plan.lang)
+        answer = self._finish(question, plan.lang, raw, passages, timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
 
@@ -141,27 +179,34 @@ class Assistant:
         kw.setdefault("budget_tokens", self.settings.evidence_tokens)
         return focus(question, passages, self._sentence_embedder, also=also, **kw)
 
-    def _read_sides(self, lang, passages, pairs, on_token, t0) -> tuple[str, float, list]:
-        """A comparison of two named papers, read one side at a time (rag/compare.py): each
-        side gets half the evidence budget; a side the model can't answer is left out."""
+    def _side_reading(self, lang: str, side: str, doc_id: str, passages: list[Passage]
+                      ) -> Reading:
+        """One side of a comparison of two named papers (rag/compare.py): "what is the key
+        idea of X?" over X's passages only, with half the evidence budget, the abstract and
+        "we propose" sentences first."""
+        question = SIDE_QUESTION[lang].format(side=side)
+        own = own_passages(passages, doc_id)
+        own = self._focus(question, own, [SIDE_QUERY.format(side=side), *KEY_IDEA_QUERIES],
+                          spread=1, budget_tokens=self.settings.evidence_tokens // 2,
+                          prior=[LEAD_BONUS * self._is_lead(p) for p in own])
+        return Reading(prompt_inputs(question, lang, own), own)
+
+    def _read_sides(self, plan: Plan, on_token, t0) -> tuple[str, float, list]:
+        """Read each side of a comparison in turn and join the answers, markers renumbered;
+        a side the model can't answer is left out."""
         texts, shown, first = [], [], 0.0
-        for side, doc_id in pairs:
-            question = SIDE_QUESTION[lang].format(side=side)
-            own = own_passages(passages, doc_id)
-            own = self._focus(question, own, [SIDE_QUERY.format(side=side), *KEY_IDEA_QUERIES],
-                              spread=1,
-                              budget_tokens=self.settings.evidence_tokens // 2,
-                              prior=[LEAD_BONUS * self._is_lead(p) for p in own])
+        for reading in plan.readings:
             if shown and on_token:
                 on_token(" ")
-            raw, at = self._read(prompt_inputs(question, lang, own), on_token, t0)
+            raw, at = self._read(reading.inputs, on_token, t0)
             first = first or at
-            if ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
+            if ABSTAIN_CUES.search(raw) or ABSTAIN[plan.lang] in raw:
                 continue
-            text, own = shift(raw, own, len(shown))
+            text, own = shift(raw, reading.passages, len(shown))
             texts.append(text)
             shown += own
-        return (join_sides(texts, lang) or ABSTAIN[lang]), first, shown or passages
+        return (join_sides(texts, plan.lang) or ABSTAIN[plan.lang]), first, \
+            shown or plan.passages
 
     def _names_unseen(self, question: str, passages: list[Passage]) -> bool:
         """The question asks about a model (GPT-5) no passage and no paper names."""

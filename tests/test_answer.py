@@ -127,3 +127,23 @@ def test_unsupported_claim_is_not_cited(retriever):
                         "It was trained on 4096 TPUs in Antarctica [2].")
     assert any("Antarctica" in s for s in answer.unsupported)
     assert "Antarctica" in answer.text and "[?]" in answer.text
+
+
+class NoModel:
+    """Any call means `plan` reached for the LLM, which it must never do."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"plan() touched the model ({name})")
+
+
+def test_plan_decides_the_readings_without_the_model(retriever):
+    assistant = Assistant(retriever.settings, retriever, NoModel())
+    one = assistant.plan("DistilBERT는 BERT 대비 얼마나 작은가?")
+    assert len(one.readings) == 1 and one.lang == "ko"
+    assert "DistilBERT" in one.readings[0].inputs["sources"]
+    assert sum(len(p.text) for p in one.readings[0].passages) < \
+        sum(len(p.text) for p in one.passages)  # focused: fewer words than retrieved
+    both = assistant.plan("ALBERT와 ELECTRA 차이?")
+    assert [{p.doc_id for p in r.passages} for r in both.readings] == \
+        [{"1909.11942"}, {"2003.10555"}]
+    assert assistant.plan("What is the capital of Australia?").readings == []
