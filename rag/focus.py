@@ -40,6 +40,7 @@ KEY_BONUS = 0.08  # per question name/number found in the sentence
 CONTRIBUTION = re.compile(r"\b(?:we (?:propose|present|introduce|call)|our (?:approach|method|"
                           r"model)|(?:is|are) called)\b", re.I)
 CONTRIBUTION_BONUS = 0.2
+REDUNDANT = 0.85  # USE cosine above which a sentence repeats one already kept
 MIN_CHARS = 25  # shorter pieces (captions, table cells) are never worth their tokens
 GAP = " … "
 
@@ -54,10 +55,11 @@ def focus(
     sents = [(i, s) for i, p in enumerate(passages) for s in _sentences(p.text)]
     if not sents:
         return passages
-    scores = _scores([question, *(also or [])], [s for _, s in sents], embedder)
+    vectors = embedder.encode_document([s for _, s in sents])
+    scores = _scores([question, *(also or [])], [s for _, s in sents], vectors, embedder)
     if prior:
         scores = scores + np.array([prior[i] for i, _ in sents])
-    chosen = _choose(sents, scores, budget_tokens, spread)
+    chosen = _choose(sents, scores, budget_tokens, spread, vectors)
     out = []
     for i, p in enumerate(passages):
         picked = [s for j, (pi, s) in enumerate(sents) if pi == i and j in chosen]
@@ -78,8 +80,9 @@ def _is_heading(sentence: str) -> bool:
     return len(letters) > 20 and sum(c.isupper() for c in letters) > 0.3 * len(letters)
 
 
-def _scores(queries: list[str], sentences: list[str], embedder: Embedder) -> np.ndarray:
-    sim = (embedder.encode_document(sentences) @ embedder.encode_query(queries).T).max(axis=1)
+def _scores(queries: list[str], sentences: list[str], vectors: np.ndarray,
+            embedder: Embedder) -> np.ndarray:
+    sim = (vectors @ embedder.encode_query(queries).T).max(axis=1)
     question = queries[0]
     keys = {t for t in tokenize(question, detect_lang(question)) if _is_key(t)}
     if keys:
@@ -96,9 +99,11 @@ def _key_hits(sentence: str, keys: set[str]) -> int:
     return len(keys & set(tokenize(sentence, "en")))
 
 
-def _choose(sents: list[tuple[int, str]], scores: np.ndarray, budget: int, spread: int
-            ) -> set[int]:
-    """Indices of the sentences to keep: each top passage's best first, then the best."""
+def _choose(sents: list[tuple[int, str]], scores: np.ndarray, budget: int, spread: int,
+            vectors: np.ndarray) -> set[int]:
+    """Indices of the sentences to keep: each top passage's best first, then the best; a
+    sentence saying what a kept one says (an abstract's claim restated in the introduction)
+    is skipped, so the budget buys new facts."""
     order = [int(j) for j in np.argsort(-scores)]
     first = [next((j for j in order if sents[j][0] == i), None) for i in range(spread)]
     first = sorted((j for j in first if j is not None), key=lambda j: -scores[j])
@@ -107,6 +112,8 @@ def _choose(sents: list[tuple[int, str]], scores: np.ndarray, budget: int, sprea
     for j in [*first, *order]:
         cost = approx_tokens(sents[j][1])
         if j in chosen or (chosen and used + cost > budget):  # the best one always goes
+            continue
+        if chosen and float((vectors[list(chosen)] @ vectors[j]).max()) > REDUNDANT:
             continue
         chosen.add(j)
         used += cost

@@ -47,6 +47,28 @@ def test_keeps_the_answering_sentence_and_drops_the_rest(use):
     assert approx_tokens(text) <= 40 + 4  # the budget, plus gap marks
 
 
+RWKV = (
+    "The paper presents a novel architecture, Receptance Weighted Key Value (RWKV), that "
+    "combines the efficient parallelizable training of Transformers with the efficient "
+    "inference of RNNs. "
+    "We scale our models as large as 14 billion parameters, by far the largest dense RNN "
+    "ever trained. "
+    "We propose a novel model architecture, Receptance Weighted Key Value (RWKV), that "
+    "combines the efficient parallelizable training of Transformers with the efficient "
+    "inference of RNNs."
+)
+
+
+def test_a_restated_sentence_does_not_spend_the_budget(use):
+    """Abstract and introduction often say the same thing twice; the second copy would push
+    out the sentence with the number the question asks for."""
+    kept = focus("How does RWKV combine Transformers and RNNs, and how large is it?",
+                 [passage(1, "rwkv", RWKV)], use, budget_tokens=100)
+    text = kept[0].text
+    assert text.count("Receptance Weighted Key Value") == 1
+    assert "14 billion" in text
+
+
 def test_each_side_of_a_comparison_keeps_evidence_and_numbers_are_renumbered(use):
     passages = [passage(1, "weather", WEATHER), passage(2, "albert", ALBERT),
                 passage(3, "electra", ELECTRA)]
@@ -77,8 +99,14 @@ def test_sources_are_headed_by_short_paper_labels():
     """A full title costs ~15 prompt tokens per source; the name it opens with is enough."""
     albert = Passage(1, "1909.11942", "ALBERT: A Lite BERT for Self-supervised Learning of "
                      "Language Representations", "", 3, 4, ALBERT, (1,), 1.0)
-    assert format_sources([albert]).startswith("[1] (ALBERT, pp. 3-4) Under review")
+    assert format_sources([albert]).startswith("[1] (ALBERT) Under review")
     assert source_label("Attention Is All You Need") == "Attention Is All You Need"
     long = "Neural Machine Translation by Jointly Learning to Align and Translate"
     assert source_label(long) == "Neural Machine Translation by Jointly…"
     assert source_label("x" * 60) == "x" * 40 + "…"
+    # the reading list's short name when the title has none; notes by hashed stem: "notes"
+    t5 = "Exploring the Limits of Transfer Learning with a Unified Text-to-Text Transformer"
+    assert source_label(t5, "1910.10683") == "T5"
+    assert source_label("Mamba: Linear-Time Sequence Modeling", "2312.00752") == "Mamba"
+    assert source_label("001_2823b95318a23eab", "001_2823b95318a23eab") == "notes"
+    assert source_label("my_notes", "my_notes") == "my_notes"
