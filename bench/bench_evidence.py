@@ -9,6 +9,8 @@ decides what the model will read. The bench prints, per language:
   continuation, `RAG_CONTEXT_TOKENS`), by the gold matching rule;
 - facts in evidence: the same for the sentences focusing kept (`RAG_EVIDENCE_TOKENS`). The
   reader cannot state a fact that is not in front of it, so this bounds its fact recall;
+- evidence from sources: share of the evidence passages that come from a gold source
+  document (what the reader can cite correctly);
 - prompt tokens: the question-dependent part of the prompt (sources, question, the last
   turn's template), counted with the default model's own tokenizer. On a CPU the first
   token waits for exactly these tokens to be processed (the fixed prefix is cached).
@@ -49,12 +51,20 @@ def coverage(facts: tuple[tuple[str, ...], ...], text: str) -> float:
     return sum(fact_present(f, text) for f in facts) / len(facts) if facts else 1.0
 
 
+def from_sources(plan: Plan, q: GoldQuestion) -> float:
+    """Share of the evidence passages that come from a gold source document: what the
+    reader can cite correctly (a bound on citation precision)."""
+    shown = [p.doc_id for r in plan.readings for p in r.passages]
+    return sum(d in q.sources for d in shown) / len(shown) if shown else 0.0
+
+
 def measure(q: GoldQuestion, assistant: Assistant, vocab: Llama) -> dict:
     plan = assistant.plan(q.question)
     passages = " ".join(f"{p.title} {p.text}" for p in plan.passages)
     evidence = " ".join(f"{p.title} {p.text}" for r in plan.readings for p in r.passages)
     return {"q": q, "gated": not plan.readings, "in_passages": coverage(q.facts, passages),
             "in_evidence": coverage(q.facts, evidence), "tokens": prompt_tokens(plan, vocab),
+            "from_sources": from_sources(plan, q),
             "plan_s": plan.timings.get("plan_s", plan.timings["retrieve_s"])}
 
 
@@ -68,6 +78,8 @@ def row(name: str, rows: list[dict]) -> list[str]:
         f"{sum(r['gated'] for r in una)} / {len(una)}",
         f"{statistics.mean(r['in_passages'] for r in ans):.2f}" if ans else "-",
         f"{statistics.mean(r['in_evidence'] for r in ans):.2f}" if ans else "-",
+        f"{statistics.mean(r['from_sources'] for r in ans if not r['gated']):.2f}"
+        if ans else "-",
         f"{percentile(toks, 50):.0f} / {percentile(toks, 95):.0f}" if toks else "-",
         f"{percentile([r['plan_s'] for r in rows], 50) * 1000:.0f}",
     ]
@@ -89,7 +101,8 @@ def main() -> None:
     t = Table(title=f"Evidence on {args.gold.name}: evidence_tokens="
                     f"{settings.evidence_tokens}, context_tokens={settings.context_tokens}")
     for col in ("lang", "gated: answerable", "gated: unanswerable", "facts in passages",
-                "facts in evidence", "prompt tokens p50 / p95", "plan p50 ms"):
+                "facts in evidence", "evidence from sources", "prompt tokens p50 / p95",
+                "plan p50 ms"):
         t.add_column(col, justify="right")
     for lang in ("ko", "zh", "en"):
         t.add_row(*row(lang, [r for r in rows if r["q"].lang == lang]))

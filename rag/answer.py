@@ -36,9 +36,9 @@ from rag.compare import (
     shift,
     side_papers,
 )
-from rag.context import Passage, build_passages
+from rag.context import Passage, build_passages, named_only
 from rag.focus import focus
-from rag.named import unseen_names
+from rag.named import named_papers, unseen_names
 from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
 
@@ -147,7 +147,8 @@ class Assistant:
             plan.readings = [self._side_reading(lang, side, doc_id, passages)
                              for side, doc_id in pairs]
         else:
-            kept = self._focus(question, passages, [SIDE_QUERY.format(side=s) for s in sides])
+            scoped = named_only(passages, named_papers(question, self.retriever.names))
+            kept = self._focus(question, scoped, [SIDE_QUERY.format(side=s) for s in sides])
             plan.readings = [Reading(prompt_inputs(question, lang, kept, sides), kept)]
         plan.timings["plan_s"] = time.perf_counter() - t0
         return plan

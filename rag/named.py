@@ -42,11 +42,16 @@ def title_name(title: str) -> list[str]:
     return [m.group(1)]
 
 
+# After a name: no letter or digit may follow ("mT5" is not "T5", "ALBERTa" not "ALBERT"),
+# except that a name ending in a letter may carry a size or version ("TinyBERT4" is TinyBERT).
+_END = {True: r"(?![A-Za-z0-9])", False: r"(?![A-Za-z])"}
+
+
 def named_papers(query: str, names: dict[str, str]) -> list[str]:
     """Doc ids of the papers `query` names, in the order it names them."""
     found: list[tuple[int, str]] = []
     for name, doc_id in names.items():
-        m = re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", query)
+        m = re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}{_END[name[-1].isdigit()]}", query)
         if m:
             found.append((m.start(), doc_id))
     out: list[str] = []

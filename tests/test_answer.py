@@ -141,6 +141,9 @@ def test_plan_decides_the_readings_without_the_model(retriever):
     one = assistant.plan("DistilBERT는 BERT 대비 얼마나 작은가?")
     assert len(one.readings) == 1 and one.lang == "ko"
     assert "DistilBERT" in one.readings[0].inputs["sources"]
+    # the question names DistilBERT: it is read from that paper alone, not from the notes
+    assert {p.doc_id for p in one.passages} != {"1910.01108"}
+    assert {p.doc_id for p in one.readings[0].passages} == {"1910.01108"}
     assert sum(len(p.text) for p in one.readings[0].passages) < \
         sum(len(p.text) for p in one.passages)  # focused: fewer words than retrieved
     both = assistant.plan("ALBERT와 ELECTRA 차이?")

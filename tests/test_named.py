@@ -29,6 +29,10 @@ def test_matching_is_on_whole_latin_words_in_any_language():
     assert named_papers("GPT-1使用的预训练语料是什么？", names) == ["gpt1"]
     assert named_papers("what is bert?", names) == []  # names are case-sensitive
     assert named_papers("GPT-12 and ALBERTA", names) == []
+    # a name ending in a letter may carry a size or version; one ending in a digit may not
+    assert named_papers("How much smaller is TinyBERT4 than BERT-base?", names | {
+        "TinyBERT": "tinybert"}) == ["tinybert", "bert"]
+    assert named_papers("T50 results", names) == []
 
 
 def test_named_leg_ranks_the_named_papers_own_chunks(small_index):
