@@ -5,9 +5,10 @@ wrong one. So every answer sentence is checked against the passages:
 
 1. markers that point to no passage are dropped;
 2. a sentence's support by a passage combines the embedding similarity of the two with the
-   share of the sentence's key tokens (names, numbers, terms) found in the passage or its
-   paper's title (the model sees the title as the passage's header: "ELECTRA uses ..." is
-   supported by an ELECTRA passage that never repeats the name);
+   share of the sentence's key tokens (names, numbers, terms) found in the passage, its
+   paper's title or the label the model saw as its header ("ELECTRA uses ..." is supported
+   by an ELECTRA passage that never repeats the name, "Kaplan et al. ..." by a passage of
+   "Scaling Laws for Neural Language Models", labelled Kaplan);
 3. a cited passage that does not support its sentence loses the marker; a sentence with no
    marker gets the best-supporting passage when support is strong, and is otherwise
    flagged as unsupported;
@@ -27,6 +28,7 @@ from index.lexical import tokenize
 from ingest.lang import detect_lang
 from ingest.sentences import split_sentences
 from rag.context import Passage
+from rag.prompts import source_label
 
 MARKER = re.compile(r"\s?[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
 STRONG = 0.62  # support needed to attach a passage to an uncited sentence
@@ -80,8 +82,7 @@ def check_answer(
     by_n = {p.n: i for i, p in enumerate(passages)}
     out = []
     for s, plain, row in zip(sentences, clean, sims, strict=True):
-        support = {p.n: _support(row[by_n[p.n]], plain, f"{p.title}\n{p.text}")
-                   for p in passages}  # the title too: the model saw it as the header
+        support = {p.n: _support(row[by_n[p.n]], plain, _as_read(p)) for p in passages}
         cited = [n for n in dict.fromkeys(parse_markers(s)) if n in by_n]
         kept = tuple(n for n in cited if support[n] >= WEAK)
         if not kept and support:
@@ -90,6 +91,12 @@ def check_answer(
         if plain:
             out.append(CheckedSentence(plain, kept, bool(kept)))
     return out
+
+
+def _as_read(p: Passage) -> str:
+    """The passage with its paper's title and the label the model saw as its header
+    ("Kaplan等人的...论文中..." is supported by a Kaplan passage that never names Kaplan)."""
+    return f"{p.title} {source_label(p.title, p.doc_id)}\n{p.text}"
 
 
 def _support(similarity: float, sentence: str, passage: str) -> float:
