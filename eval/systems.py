@@ -42,8 +42,8 @@ from ingest.lang import detect_lang
 from ingest.pdf import ParseError, load_document
 from ingest.settings import Settings
 from ingest.types import Paper
-from rag.answer import ABSTAIN_CUES, Answer, Assistant, Citation
-from rag.cite import parse_markers
+from rag.answer import ABSTAIN_CUES, Answer, Assistant
+from rag.cite import Citation, parse_markers
 from rag.context import Passage
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
 from rag.retrieve import Hit, Retriever

@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -27,7 +26,7 @@ from langchain_core.output_parsers import StrOutputParser
 from index.embed import Embedder
 from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
-from rag.cite import CheckedSentence, best_quote, check_answer
+from rag.cite import Citation, check_answer, render
 from rag.compare import (
     KEY_IDEA_QUERIES,
     SIDE_QUESTION,
@@ -52,19 +51,6 @@ ABSTAIN_CUES = re.compile(
     r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
     r"do not (?:contain|answer|mention)|does not (?:contain|answer|mention)|not mentioned|"
     r"cannot (?:find|answer)|no information)", re.I)
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One numbered source of an answer, with the passage sentence that supports it."""
-
-    n: int
-    doc_id: str
-    title: str
-    page_start: int
-    page_end: int
-    url: str
-    quote: str
 
 
 @dataclass
@@ -97,16 +83,6 @@ class Plan:
     passages: list[Passage]  # all retrieved passages (hit + continuation), before focusing
     readings: list[Reading] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def page_url(p: Passage, path: str = "") -> str:
-    """The arXiv abstract page; for a local file, its path (PDFs at the cited page)."""
-    if p.url:
-        return p.url
-    if path:
-        uri = Path(path).resolve().as_uri()
-        return f"{uri}#page={p.page_start}" if path.lower().endswith(".pdf") else uri
-    return ""
 
 
 class Assistant:
@@ -267,7 +243,7 @@ class Assistant:
         checked = check_answer(raw, lang, passages, self._similarity)
         docs = self.retriever.index.meta.docs
         paths = {p.n: docs.get(p.doc_id, {}).get("path", "") for p in passages}
-        text, citations = _render(checked, passages, paths)
+        text, citations = render(checked, passages, paths)
         if not citations:  # nothing the model said is supported by the passages
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
                           [s.text for s in checked])
@@ -285,30 +261,6 @@ class Assistant:
     def _abstain(self, question, lang, passages, timings, t0) -> Answer:
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
         return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
-
-
-def _render(
-    checked: list[CheckedSentence], passages: list[Passage], paths: dict[int, str]
-) -> tuple[str, list]:
-    """Answer text with markers renumbered by first use, and the citations behind them."""
-    by_n = {p.n: p for p in passages}
-    new_n: dict[int, int] = {}
-    quotes: dict[int, str] = {}
-    out = []
-    for s in checked:
-        marks = []
-        for n in s.cited:
-            if n not in new_n:
-                new_n[n] = len(new_n) + 1
-                quotes[n] = best_quote(s.text, by_n[n])
-            marks.append(f"[{new_n[n]}]")
-        out.append(s.text + (" " + "".join(marks) if marks else " [?]"))
-    citations = [
-        Citation(m, by_n[n].doc_id, by_n[n].title, by_n[n].page_start, by_n[n].page_end,
-                 page_url(by_n[n], paths.get(n, "")), quotes[n])
-        for n, m in sorted(new_n.items(), key=lambda x: x[1])
-    ]
-    return " ".join(out), citations
 
 
 def ask(question: str, settings: Settings, on_token: Callable[[str], None] | None = None

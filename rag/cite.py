@@ -12,8 +12,8 @@ wrong one. So every answer sentence is checked against the passages:
 3. a cited passage that does not support its sentence loses the marker; a sentence with no
    marker gets the best-supporting passage when support is strong, and is otherwise
    flagged as unsupported;
-4. markers are renumbered in order of first use, and each citation carries the passage
-   sentence that best supports what was said (the quote).
+4. markers are renumbered in order of first use, and each `Citation` carries the passage
+   sentence that best supports what was said (the quote) and a link to the paper (`render`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +34,19 @@ from rag.prompts import source_label
 MARKER = re.compile(r"\s?[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
 STRONG = 0.62  # support needed to attach a passage to an uncited sentence
 WEAK = 0.45  # support below which a cited passage is taken away
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer, with the passage sentence that supports it."""
+
+    n: int
+    doc_id: str
+    title: str
+    page_start: int
+    page_end: int
+    url: str
+    quote: str
+
 
 Similarity = Callable[[list[str], list[Passage]], np.ndarray]  # (sentences x passages)
 
@@ -127,3 +141,37 @@ def best_quote(sentence: str, passage: Passage, max_chars: int = 300) -> str:
     _, _, a, b = max(scored)
     quote = passage.text[a:b]
     return quote if len(quote) <= max_chars else quote[: max_chars - 3] + "..."
+
+
+def page_url(p: Passage, path: str = "") -> str:
+    """The arXiv abstract page; for a local file, its path (PDFs at the cited page)."""
+    if p.url:
+        return p.url
+    if path:
+        uri = Path(path).resolve().as_uri()
+        return f"{uri}#page={p.page_start}" if path.lower().endswith(".pdf") else uri
+    return ""
+
+
+def render(
+    checked: list[CheckedSentence], passages: list[Passage], paths: dict[int, str]
+) -> tuple[str, list]:
+    """Answer text with markers renumbered by first use, and the citations behind them."""
+    by_n = {p.n: p for p in passages}
+    new_n: dict[int, int] = {}
+    quotes: dict[int, str] = {}
+    out = []
+    for s in checked:
+        marks = []
+        for n in s.cited:
+            if n not in new_n:
+                new_n[n] = len(new_n) + 1
+                quotes[n] = best_quote(s.text, by_n[n])
+            marks.append(f"[{new_n[n]}]")
+        out.append(s.text + (" " + "".join(marks) if marks else " [?]"))
+    citations = [
+        Citation(m, by_n[n].doc_id, by_n[n].title, by_n[n].page_start, by_n[n].page_end,
+                 page_url(by_n[n], paths.get(n, "")), quotes[n])
+        for n, m in sorted(new_n.items(), key=lambda x: x[1])
+    ]
+    return " ".join(out), citations

@@ -12,7 +12,8 @@ import html
 import re
 
 from ingest.readinglist import is_arxiv_id
-from rag.answer import Answer, Citation
+from rag.answer import Answer
+from rag.cite import Citation
 from rag.context import Passage
 
 LANGS = ("en", "ko", "zh")

@@ -235,7 +235,8 @@ def test_upload_through_the_server_reports_progress_and_refuses_bad_files(server
 
 
 def test_answer_rendering_marks_unsupported_sentences_and_links_pages():
-    from rag.answer import Answer, Citation
+    from rag.answer import Answer
+    from rag.cite import Citation
     from rag.context import Passage
     from rag.ui_text import pick_lang, render_answer
 
