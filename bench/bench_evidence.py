@@ -34,7 +34,7 @@ from eval.gold import GoldQuestion, load_gold
 from eval.metrics import fact_present, percentile
 from ingest.settings import REPO_ROOT, Settings
 from rag.answer import Assistant, Plan
-from rag.llm import default_model_path, ensure_default_model
+from rag.llm import ensure_default_model
 from rag.prompts import reader_prompt
 
 
@@ -93,8 +93,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = Settings()
-    path = settings.llm_gguf or (default_model_path(settings) if default_model_path(
-        settings).is_file() else ensure_default_model(settings))
+    path = settings.llm_gguf or ensure_default_model(settings)  # at once when verified
     vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
     assistant = Assistant(settings)
     rows = [measure(q, assistant, vocab) for q in load_gold(args.gold)]
