@@ -129,6 +129,6 @@ def named_only(passages: list[Passage], doc_ids: list[str]) -> list[Passage]:
     else all. A question that names a paper ("ALiBi는 ...", "GPT-1使用的...") is answered from
     that paper: reading notes and papers that merely mention it otherwise take a third of the
     evidence, and the reader cites them (bench/bench_evidence.py: evidence from a gold source
-    0.69 -> 0.90 on the dev set)."""
+    0.69 -> 0.91 on the dev set)."""
     own = [p for p in passages if p.doc_id in doc_ids]
     return [replace(p, n=i) for i, p in enumerate(own, start=1)] if own else passages
