@@ -36,9 +36,11 @@ def main() -> None:
     assistant = Assistant(Settings())
     assistant.warm_up()  # loads the model, processes the prompt's fixed prefix once
     load_s = time.perf_counter() - t0
-    rows = []
+    rows, shown = [], []
     for q in gold:
-        a = assistant.ask(q.question)
+        start = time.perf_counter()
+        a = assistant.ask(q.question,
+                          on_plan=lambda _p, s=start: shown.append(time.perf_counter() - s))
         rows.append((q, a))
     answered = [a for _, a in rows if not a.abstained]
     first = [a.timings["first_token_s"] for a in answered]
@@ -48,6 +50,8 @@ def main() -> None:
     t.add_column("value", justify="right")
     t.add_row("load (index + embedders + model + prompt prefix)", f"{load_s:.1f} s")
     t.add_row("answered / abstained", f"{len(answered)} / {len(rows) - len(answered)}")
+    t.add_row("sources shown (plan done) p50 / p95",
+              f"{percentile(shown, 50):.2f} / {percentile(shown, 95):.2f} s")
     t.add_row(
         "first token p50 / p95 (answered)",
         f"{percentile(first, 50):.1f} / {percentile(first, 95):.1f} s",

@@ -26,7 +26,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "retrieval": ("recall@1", "recall@5", "recall@10", "mrr"),
     "citations": ("citation_precision", "citation_recall"),
     "answers": ("fact_recall", "all_facts", "lang_match", "abstention_accuracy",
-                "false_abstention"),
+                "false_abstention", "ungrounded_answers"),
     "latency": ("retrieve_p50_s", "retrieve_p95_s", "answer_p50_s", "answer_p95_s"),
 }
 GROUPS = ("ko", "zh", "en", "overall")

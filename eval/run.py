@@ -38,32 +38,38 @@ from eval.metrics import (
 from eval.systems import System, make_systems
 from ingest.lang import detect_lang
 from ingest.settings import Settings
+from rag.answer import Answer
+from rag.cite import header
+from rag.ground import audit
 
 log = logging.getLogger(__name__)
 
 LANGS = ("ko", "zh", "en")
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "citation_precision",
            "citation_recall", "fact_recall", "all_facts", "lang_match", "abstention_accuracy",
-           "false_abstention", "retrieve_p50_s", "retrieve_p95_s", "answer_p50_s",
-           "answer_p95_s")
-ANSWER_METRICS = METRICS[4:11] + ("answer_p50_s", "answer_p95_s")
+           "false_abstention", "ungrounded_answers", "retrieve_p50_s", "retrieve_p95_s",
+           "answer_p50_s", "answer_p95_s")
+ANSWER_METRICS = METRICS[4:12] + ("answer_p50_s", "answer_p95_s")
 
 
-def results_path(settings: Settings, gold_path: Path, out_dir: Path | None) -> Path:
+def results_path(settings: Settings, gold_path: Path, out_dir: Path | None,
+                 split: str = "all") -> Path:
     """Where the per-question log lives: the report folder, else RAG_HOME/eval/."""
     folder = out_dir or settings.home / "eval"
-    return folder / f"{Path(gold_path).stem}.results.jsonl"
+    part = "" if split == "all" else f".{split}"
+    return folder / f"{Path(gold_path).stem}{part}.results.jsonl"
 
 
 def evaluate(
     gold_path: Path, settings: Settings, names: list[str], *, retrieval_only: bool = False,
     resume: bool = False, out_dir: Path | None = None, llm: BaseChatModel | None = None,
-    show_progress: bool = True,
+    show_progress: bool = True, split: str = "all",
 ) -> dict[str, dict]:
-    """Load the gold set and the systems, run (or resume) them, score: {system: scores}."""
-    gold = load_gold(gold_path)
+    """Load the gold set (one `split` of it, or all) and the systems, run (or resume) them,
+    score: {system: scores}."""
+    gold = load_gold(gold_path, split)
     systems = make_systems(names, settings, llm=llm, retrieval_only=retrieval_only)
-    log_path = results_path(settings, gold_path, out_dir)
+    log_path = results_path(settings, gold_path, out_dir, split)
     records = run_systems(gold, systems, log_path, retrieval_only=retrieval_only,
                           resume=resume, show_progress=show_progress)
     return {name: score(gold, recs, retrieval_only) for name, recs in records.items()}
@@ -126,8 +132,16 @@ def run_one(system: System, q: GoldQuestion, mode: str) -> dict:
     rec.update(retrieved=res.retrieved, retrieve_s=res.retrieve_s)
     if res.answer is not None:
         rec.update(answer=res.answer.text, abstained=res.answer.abstained,
-                   cited=[c.doc_id for c in res.answer.citations], answer_s=res.answer_s)
+                   cited=[c.doc_id for c in res.answer.citations], answer_s=res.answer_s,
+                   ungrounded=[] if res.answer.abstained else ungrounded(res.answer))
     return rec
+
+
+def ungrounded(answer: Answer) -> list[str]:
+    """The shown answer's sentences with a number or name its cited passages lack."""
+    by_n = {p.n: (p.text, header(p)) for p in answer.passages}
+    sources = {c.n: by_n.get(c.passage, ("", "")) for c in answer.citations}
+    return audit(answer.text, answer.lang, sources)
 
 
 @contextmanager
@@ -146,10 +160,13 @@ def score(gold: list[GoldQuestion], records: list[dict], retrieval_only: bool = 
     """{"overall": metrics, "by_lang": {lang: metrics}, "questions": [scored rows]}."""
     rows = [score_question(q, r) for q, r in zip(gold, records, strict=True)]
     langs = list(LANGS) + sorted({r["lang"] for r in rows} - set(LANGS))
+    shapes = sorted({q.shape for q in gold if q.shape})
     return {
         "overall": aggregate(rows, retrieval_only),
         "by_lang": {lang: aggregate([r for r in rows if r["lang"] == lang], retrieval_only)
                     for lang in langs},
+        "by_shape": {shape: aggregate([r for r in rows if r["shape"] == shape], retrieval_only)
+                     for shape in shapes},
         "questions": rows,
     }
 
@@ -160,6 +177,7 @@ def score_question(q: GoldQuestion, rec: dict) -> dict:
     hit = [fact_present(f, text) if text and not rec["error"] else False for f in q.facts]
     return {
         "id": q.id, "lang": q.lang, "question": q.question, "answerable": q.answerable,
+        "shape": q.shape, "split": q.split,
         "sources": list(q.sources), "error": rec["error"],
         "retrieved": rec["retrieved"], "rank": first_hit_rank(rec["retrieved"], q.sources),
         "answer": text, "abstained": rec["abstained"], "cited": rec["cited"],
@@ -168,6 +186,7 @@ def score_question(q: GoldQuestion, rec: dict) -> dict:
         "fact_recall": 0.0 if rec["error"] else fact_recall(q.facts, text or ""),
         "lang_match": bool(text) and not rec["error"] and detect_lang(text) == q.lang,
         "retrieve_s": rec["retrieve_s"], "answer_s": rec["answer_s"],
+        "ungrounded": rec.get("ungrounded") or [],
     }
 
 
@@ -188,6 +207,8 @@ def aggregate(rows: list[dict], retrieval_only: bool = False) -> dict[str, float
         "lang_match": _mean([r["lang_match"] for r in rows]),
         "abstention_accuracy": _mean([r["abstained"] for r in rows if not r["answerable"]]),
         "false_abstention": _mean([r["abstained"] for r in ans]),
+        "ungrounded_answers": _mean([bool(r["ungrounded"]) for r in ok
+                                     if r["answer"] and not r["abstained"]]),
         "retrieve_p50_s": _pct([r["retrieve_s"] for r in ok], 50),
         "retrieve_p95_s": _pct([r["retrieve_s"] for r in ok], 95),
         "answer_p50_s": _pct([r["answer_s"] for r in ok], 50),

@@ -163,7 +163,8 @@ class NaiveSystem:
         citations = []
         for n in dict.fromkeys(parse_markers(text)):
             p = by_n.get(n)
-            citations.append(Citation(n, p.doc_id, p.title, p.page_start, p.page_end, p.url, "")
+            citations.append(Citation(n, p.doc_id, p.title, p.page_start, p.page_end, p.url, "",
+                                      passage=n)
                              if p else Citation(n, "", "(no such passage)", 0, 0, "", ""))
         abstained = ABSTAIN[lang] in text or bool(ABSTAIN_CUES.search(text))
         return Answer(question, lang, text, citations, passages, abstained)

@@ -37,16 +37,19 @@ from rag.compare import (
 )
 from rag.context import Passage, build_passages, named_only
 from rag.focus import focus
-from rag.named import named_papers, unseen_names
-from rag.prompts import ABSTAIN, LANG_NAMES, TRANSLATE, prompt_inputs, reader_prompt
+from rag.gate import Verdict, check
+from rag.named import about, named_papers
+from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
+from rag.repair import MIN_MEANING, Grounder, translated
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
+from rag.translate import Translator
+from rag.which import asks_which, with_name
 
 log = logging.getLogger(__name__)
 
 # A paper's abstract says what the paper proposes: when a comparison asks what each side is,
 # its sentences get this bonus over sentences of later sections (results, related work).
 LEAD_BONUS = 0.3
-MIN_RELEVANCE = 0.80  # best question-passage e5 cosine below this: nothing relevant found
 ABSTAIN_CUES = re.compile(
     r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
     r"do not (?:contain|answer|mention)|does not (?:contain|answer|mention)|not mentioned|"
@@ -62,7 +65,8 @@ class Answer:
     passages: list[Passage]
     abstained: bool
     timings: dict[str, float] = field(default_factory=dict)
-    unsupported: list[str] = field(default_factory=list)  # sentences no passage supports
+    unsupported: list[str] = field(default_factory=list)  # sentences removed: not grounded
+    note: str = ""  # what the user can do about an abstention ("rag ingest 2203.15556")
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Plan:
     passages: list[Passage]  # all retrieved passages (hit + continuation), before focusing
     readings: list[Reading] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    verdict: Verdict = field(default_factory=lambda: Verdict(False, "not checked"))
 
 
 class Assistant:
@@ -95,6 +100,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
         self._llm = llm
+        self._translator: Translator | None = None
 
     @property
     def llm(self) -> BaseChatModel:
@@ -103,6 +109,12 @@ class Assistant:
 
             self._llm = chat_model(self.settings)
         return self._llm
+
+    @property
+    def translate(self) -> Translator:
+        if self._translator is None:
+            self._translator = Translator(self.llm)
+        return self._translator
 
     def plan(self, question: str, k: int | None = None) -> Plan:
         """Everything before the model: retrieve, decide whether to abstain, and cut the
@@ -114,8 +126,9 @@ class Assistant:
                                   k or self.settings.k)
         plan = Plan(question, lang, hits, passages)
         plan.timings["retrieve_s"] = time.perf_counter() - t0
-        if not passages or self.relevance(question, hits) < MIN_RELEVANCE \
-                or self._names_unseen(question, passages):
+        plan.verdict = check(question, hits, passages, self.retriever)
+        if not plan.verdict.ok:
+            log.info("abstaining before reading: %s", plan.verdict.reason)
             return plan
         sides = comparison_sides(question, lang)
         pairs = side_papers(sides, self.retriever.names, passages)
@@ -123,20 +136,29 @@ class Assistant:
             plan.readings = [self._side_reading(lang, side, doc_id, passages)
                              for side, doc_id in pairs]
         else:
-            scoped = named_only(passages, named_papers(question, self.retriever.names))
+            scoped = named_only(passages, self._subjects(question))
             kept = self._focus(question, scoped, [SIDE_QUERY.format(side=s) for s in sides])
             plan.readings = [Reading(prompt_inputs(question, lang, kept, sides), kept)]
         plan.timings["plan_s"] = time.perf_counter() - t0
         return plan
 
     def ask(
-        self, question: str, on_token: Callable[[str], None] | None = None, k: int | None = None
+        self, question: str, on_token: Callable[[str], None] | None = None,
+        k: int | None = None, on_plan: Callable[[Plan], None] | None = None,
     ) -> Answer:
+        """Answer `question`. `on_plan(plan)` is called once retrieval has decided what will
+        be read (show the sources while the model drafts); `on_token(piece)` receives the
+        model's draft as it is written: a draft, not the answer, which only holds the
+        sentences that pass the checks."""
         t0 = time.perf_counter()
         plan = self.plan(question, k)
+        if on_plan:
+            on_plan(plan)
         timings = {"retrieve_s": plan.timings["retrieve_s"]}
         if not plan.readings:
-            return self._abstain(question, plan.lang, plan.passages, timings, t0)
+            answer = self._abstain(question, plan.lang, plan.passages, timings, t0)
+            answer.note = plan.verdict.note
+            return answer
         if len(plan.readings) > 1:
             raw, first, passages = self._read_sides(plan, on_token, t0)
         else:
@@ -147,6 +169,15 @@ class Assistant:
         answer = self._finish(question, plan.lang, raw, passages, timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
+
+    def _subjects(self, question: str) -> list[str]:
+        """The papers the question names and is about (rag/named.py `about`)."""
+        named = named_papers(question, self.retriever.names)
+        if not named:
+            return []
+        unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
+        found = self.retriever.search(question, self.settings.k, legs=unnamed)
+        return about(named, [h.chunk.doc_id for h in found])
 
     def _focus(self, question: str, passages: list[Passage], also: list[str], **kw
                ) -> list[Passage]:
@@ -185,14 +216,6 @@ class Assistant:
         return (join_sides(texts, plan.lang) or ABSTAIN[plan.lang]), first, \
             shown or plan.passages
 
-    def _names_unseen(self, question: str, passages: list[Passage]) -> bool:
-        """The question asks about a model (GPT-5) no passage and no paper names."""
-        text = "\n".join(f"{p.title}\n{p.text}" for p in passages)
-        unseen = unseen_names(question, text, self.retriever.names)
-        if unseen:
-            log.info("no passage mentions %s: abstaining", ", ".join(unseen))
-        return bool(unseen)
-
     def _is_lead(self, passage: Passage) -> bool:
         """Whether the passage holds its paper's opening (abstract) chunks."""
         return any(self.retriever.index.chunks[r].seq < ABSTRACT_CHUNKS for r in passage.rows)
@@ -210,13 +233,6 @@ class Assistant:
         chain = reader_prompt() | self.llm.bind(max_tokens=1) | StrOutputParser()
         chain.invoke(prompt_inputs("warm-up", "en", []))
 
-    def relevance(self, question: str, hits: list[Hit]) -> float:
-        """Best cosine between the question and the top hits under the first embedder."""
-        q = self.retriever.query_vector(0, question)
-        rows = [self.retriever.index.row_of(h.chunk.doc_id, h.chunk.seq) for h in hits[:5]]
-        vecs = [self.retriever.index.dense[0].reconstruct(r) for r in rows if r is not None]
-        return float(max(np.asarray(vecs) @ q)) if vecs else 0.0
-
     def _read(self, inputs: dict, on_token, t0: float) -> tuple[str, float]:
         chain = reader_prompt() | self.llm | StrOutputParser()
         parts: list[str] = []
@@ -233,22 +249,27 @@ class Assistant:
         """Translate the answer once when the model answered in another language."""
         if written_in(text, lang) or ABSTAIN_CUES.search(text):
             return text
-        chain = TRANSLATE | self.llm | StrOutputParser()
         log.info("answer came back in %s; translating to %s", detect_lang(text), lang)
-        return chain.invoke({"language": LANG_NAMES[lang], "text": text}).strip()
+        return self.translate(text, lang)
 
     def _finish(self, question, lang, raw, passages, timings) -> Answer:
+        """Check the draft: citations (rag/cite.py), then every number and name against the
+        cited passage (rag/repair.py); only grounded sentences are shown."""
         if ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
         checked = check_answer(raw, lang, passages, self._similarity)
+        grounder = Grounder(lang, self.translate, self._similar_sentences,
+                            MIN_MEANING.get(self._sentence_embedder.id, 0.0))
+        shown, removed = grounder.ground(checked, passages)
+        if asks_which(question, lang) and not named_papers(question, self.retriever.names):
+            shown = with_name(shown, passages, lang)
         docs = self.retriever.index.meta.docs
         paths = {p.n: docs.get(p.doc_id, {}).get("path", "") for p in passages}
-        text, citations = render(checked, passages, paths)
-        if not citations:  # nothing the model said is supported by the passages
-            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
-                          [s.text for s in checked])
-        unsupported = [s.text for s in checked if not s.supported]
-        return Answer(question, lang, text, citations, passages, False, timings, unsupported)
+        text, citations = render(shown, passages, paths)
+        if not citations:  # nothing the model said is grounded in the passages
+            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings, removed)
+        citations = [translated(c, lang, self.translate) for c in citations]
+        return Answer(question, lang, text, citations, passages, False, timings, removed)
 
     def _similarity(self, sentences: list[str], passages: list[Passage]) -> np.ndarray:
         emb = self.retriever.embedders[0]
@@ -257,6 +278,13 @@ class Assistant:
         cols = [max((dense.reconstruct(r) for r in p.rows), key=lambda v, s=s: float(
             (s @ v).max())) for p in passages]
         return s @ np.asarray(cols).T
+
+    def _similar_sentences(self, sentence: str, candidates: list[str]) -> list[float]:
+        """Cosines of `sentence` with each candidate under the sentence embedder (USE)."""
+        if not candidates:
+            return []
+        emb = self._sentence_embedder
+        return (emb.encode_document(candidates) @ emb.encode_query([sentence])[0]).tolist()
 
     def _abstain(self, question, lang, passages, timings, t0) -> Answer:
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0

@@ -34,6 +34,7 @@ from rag.prompts import source_label
 MARKER = re.compile(r"\s?[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
 STRONG = 0.62  # support needed to attach a passage to an uncited sentence
 WEAK = 0.45  # support below which a cited passage is taken away
+_WORDY = re.compile(r"[^\W\d_]{2}")  # two letters in a row: a sentence, not a gap mark
 
 @dataclass(frozen=True)
 class Citation:
@@ -46,6 +47,8 @@ class Citation:
     page_end: int
     url: str
     quote: str
+    translation: str = ""  # the quote in the answer's language, when the paper's differs
+    passage: int = 0  # the number of the passage it cites, in `Answer.passages`
 
 
 Similarity = Callable[[list[str], list[Passage]], np.ndarray]  # (sentences x passages)
@@ -56,6 +59,9 @@ class CheckedSentence:
     text: str  # without markers
     cited: tuple[int, ...]  # passage numbers (the model's numbering)
     supported: bool
+    others: tuple[int, ...] = ()  # other passages that support it, best first
+    quote: str = ""  # set when the sentence *is* a passage sentence (rag/repair.py)
+    translation: str = ""  # and the answer shows it translated
 
 
 def parse_markers(text: str) -> list[int]:
@@ -96,18 +102,25 @@ def check_answer(
     by_n = {p.n: i for i, p in enumerate(passages)}
     out = []
     for s, plain, row in zip(sentences, clean, sims, strict=True):
-        support = {p.n: _support(row[by_n[p.n]], plain, _as_read(p)) for p in passages}
+        support = {p.n: _support(row[by_n[p.n]], plain, as_read(p)) for p in passages}
         cited = [n for n in dict.fromkeys(parse_markers(s)) if n in by_n]
         kept = tuple(n for n in cited if support[n] >= WEAK)
         if not kept and support:
             best = max(support, key=support.get)
             kept = (best,) if support[best] >= STRONG else ()
+        others = tuple(n for n in sorted(support, key=lambda n: -support[n])
+                       if support[n] >= WEAK and n not in kept)
         if plain:
-            out.append(CheckedSentence(plain, kept, bool(kept)))
+            out.append(CheckedSentence(plain, kept, bool(kept), others))
     return out
 
 
-def _as_read(p: Passage) -> str:
+def header(p: Passage) -> str:
+    """The paper's title and the label the model saw as the passage's header."""
+    return f"{p.title} {source_label(p.title, p.doc_id)}"
+
+
+def as_read(p: Passage) -> str:
     """The passage with its paper's title and the label the model saw as its header
     ("Kaplan等人的...论文中..." is supported by a Kaplan passage that never names Kaplan)."""
     return f"{p.title} {source_label(p.title, p.doc_id)}\n{p.text}"
@@ -131,15 +144,21 @@ def _attach_lone_markers(sentences: list[str]) -> list[str]:
     return out
 
 
+def quote_candidates(passage: Passage) -> list[str]:
+    """The passage's sentences, split again at focus gap marks (" … "), worded ones only."""
+    text = passage.text
+    pieces = [piece.strip(" …") for a, b in split_sentences(text, detect_lang(text))
+              for piece in text[a:b].split("…")]
+    return [p for p in pieces if _WORDY.search(p)]  # never a bare "…" or a lone marker
+
+
 def best_quote(sentence: str, passage: Passage, max_chars: int = 300) -> str:
     """The passage sentence sharing most key tokens with `sentence` (the citation's quote)."""
-    spans = split_sentences(passage.text, detect_lang(passage.text))
-    if not spans:
-        return passage.text[:max_chars]
-    scored = [(key_overlap(sentence, passage.text[a:b]) or 0.0, -i, a, b)
-              for i, (a, b) in enumerate(spans)]
-    _, _, a, b = max(scored)
-    quote = passage.text[a:b]
+    candidates = quote_candidates(passage)
+    if not candidates:
+        return passage.title
+    scored = [(key_overlap(sentence, c) or 0.0, -i) for i, c in enumerate(candidates)]
+    quote = candidates[-max(scored)[1]]
     return quote if len(quote) <= max_chars else quote[: max_chars - 3] + "..."
 
 
@@ -159,19 +178,20 @@ def render(
     """Answer text with markers renumbered by first use, and the citations behind them."""
     by_n = {p.n: p for p in passages}
     new_n: dict[int, int] = {}
-    quotes: dict[int, str] = {}
+    quotes: dict[int, tuple[str, str]] = {}
     out = []
     for s in checked:
         marks = []
         for n in s.cited:
             if n not in new_n:
                 new_n[n] = len(new_n) + 1
-                quotes[n] = best_quote(s.text, by_n[n])
+                quotes[n] = (s.quote, s.translation) if s.quote else \
+                    (best_quote(s.text, by_n[n]), "")
             marks.append(f"[{new_n[n]}]")
         out.append(s.text + (" " + "".join(marks) if marks else " [?]"))
     citations = [
         Citation(m, by_n[n].doc_id, by_n[n].title, by_n[n].page_start, by_n[n].page_end,
-                 page_url(by_n[n], paths.get(n, "")), quotes[n])
+                 page_url(by_n[n], paths.get(n, "")), *quotes[n], n)
         for n, m in sorted(new_n.items(), key=lambda x: x[1])
     ]
     return " ".join(out), citations

@@ -172,15 +172,20 @@ def ask(settings: Settings, question: str, k: int | None, as_json: bool,
     Builds the index on first use (the built-in reading list and notes).
     """
     from rag.answer import Assistant
-    from rag.console import print_answer, stream_printer
+    from rag.console import DraftStatus, print_answer
     from rag.llm import LLMError, ModelNotReadyError
 
     question = _check_question(question)
     _ensure_index(settings)
     assistant = Assistant(settings)
-    printer = None if as_json else stream_printer()
+    status = DraftStatus()
     try:
-        answer = assistant.ask(question, on_token=printer, k=k)
+        if as_json:
+            answer = assistant.ask(question, k=k)
+        else:
+            with status:
+                answer = assistant.ask(question, on_token=status.on_token, k=k,
+                                       on_plan=status.on_plan)
     except (LLMError, ModelNotReadyError) as e:  # the model failed: still show what was found
         hits = assistant.retriever.search(question, k or settings.k)
         if as_json:
@@ -193,7 +198,7 @@ def ask(settings: Settings, question: str, k: int | None, as_json: bool,
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:
-        print_answer(answer, show_evidence, streamed=printer is not None)
+        print_answer(answer, show_evidence)
 
 
 def answer_json(answer) -> dict:
@@ -204,7 +209,7 @@ def answer_json(answer) -> dict:
         "citations": [vars(c) for c in answer.citations],
         "passages": [{"n": p.n, "doc_id": p.doc_id, "title": p.title, "page_start": p.page_start,
                       "page_end": p.page_end, "text": p.text} for p in answer.passages],
-        "unsupported": answer.unsupported,
+        "unsupported": answer.unsupported, "note": answer.note,
         "timings": {k: round(v, 3) for k, v in answer.timings.items()},
     }
 
@@ -238,15 +243,19 @@ def _ensure_index(settings: Settings) -> None:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write a Markdown report with plots (and the resumable log) to this folder.")
 @click.option("--resume", is_flag=True, help="Keep the questions an interrupted run finished.")
+@click.option("--split", type=click.Choice(["all", "tune", "report"]), default="all",
+              show_default=True, help="Only the questions of one half: tune on `tune`, "
+              "report `report` (a question's `split`, else a hash of its id).")
 @click.pass_obj
 def eval_command(settings: Settings, gold_path: str, systems: str | None,
                  retrieval_only: bool, as_json: bool, report_dir: str | None,
-                 resume: bool) -> None:
+                 resume: bool, split: str) -> None:
     """Score systems against a gold question set: per language and overall.
 
     \b
     rag eval --gold ../shared/gold/dev.jsonl --retrieval-only
     rag eval --gold FILE --systems seed,bm25,naive --report out/
+    rag eval --gold eval/gold/dev-topic.jsonl --split report
     """
     from pathlib import Path
 
@@ -266,7 +275,7 @@ def eval_command(settings: Settings, gold_path: str, systems: str | None,
     out_dir = Path(report_dir) if report_dir else None
     try:
         scores = evaluate(Path(gold_path), settings, names, retrieval_only=retrieval_only,
-                          resume=resume, out_dir=out_dir)
+                          resume=resume, out_dir=out_dir, split=split)
     except GoldError as e:
         raise click.ClickException(str(e)) from e
     except ModelNotReadyError as e:

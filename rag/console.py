@@ -88,25 +88,46 @@ def print_build_summary(report: BuildReport, fetch_failures: list[tuple[str, str
             err.print(f"  [yellow]-[/yellow] {escape(what)}: {escape(why)}", soft_wrap=True)
 
 
-def stream_printer():
-    """A callback that prints streamed tokens to stdout as they arrive."""
-    import sys
+class DraftStatus:
+    """While the model drafts: the sources it reads (within a second of the question), then
+    a count of the draft's tokens. The draft itself is not shown: only the sentences that
+    pass the checks are the answer."""
 
-    def on_token(piece: str) -> None:
-        sys.stdout.write(piece)
-        sys.stdout.flush()
+    def __init__(self, console: Console = err) -> None:
+        self.console = console
+        self.status = console.status("retrieving…")
+        self.tokens = 0
 
-    return on_token
+    def __enter__(self) -> DraftStatus:
+        self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.status.stop()
+
+    def on_plan(self, plan) -> None:
+        passages = [p for r in plan.readings for p in r.passages]
+        if not passages:
+            return
+        self.console.print("[bold]Reading[/bold]")
+        for p in passages:
+            pages = f"p. {p.page_start}" if p.page_start == p.page_end else \
+                f"pp. {p.page_start}-{p.page_end}"
+            self.console.print(f"  {p.title} ({p.doc_id}), {pages}", markup=False,
+                               style="dim", soft_wrap=True)
+        self.status.update("drafting…")
+
+    def on_token(self, piece: str) -> None:
+        self.tokens += 1
+        self.status.update(f"drafting… {self.tokens} tokens, then checking every claim")
 
 
-def print_answer(answer, show_evidence: bool, streamed: bool) -> None:
-    """The checked answer (when it differs from what was streamed) and its sources."""
+def print_answer(answer, show_evidence: bool) -> None:
+    """The checked answer and its sources, each with its quote (and its translation)."""
     out = Console()
-    if streamed:
-        out.print()
-        out.print(f"\n[bold]Answer (citations checked):[/bold] {answer.text}")
-    else:
-        out.print(answer.text)
+    out.print(answer.text, markup=False)
+    if answer.note:
+        err.print(f"[yellow]{escape(answer.note)}[/yellow]")
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
@@ -115,9 +136,11 @@ def print_answer(answer, show_evidence: bool, streamed: bool) -> None:
             ident = f"arXiv:{c.doc_id}" if c.url.startswith("https://arxiv.org") else c.doc_id
             out.print(f"[{c.n}] {c.title} ({ident}), {pages}  {c.url}", markup=False)
             out.print(f'    "{c.quote}"', markup=False, style="dim")
+            if c.translation:
+                out.print(f"    → {c.translation}", markup=False, style="dim")
     if answer.unsupported:
-        out.print("[yellow]Not supported by the sources ([?]):[/yellow] " +
-                  " | ".join(answer.unsupported))
+        err.print("[dim]Left out (numbers or names the sources do not back): " +
+                  escape(" | ".join(answer.unsupported)) + "[/dim]")
     if show_evidence:
         out.print("\n[bold]Passages read[/bold]")
         for p in answer.passages:

@@ -82,3 +82,35 @@ def unseen_names(query: str, text: str, names: dict[str, str]) -> list[str]:
         if not known and not re.search(written, text, re.I):
             out.append(name)
     return out
+
+
+def unindexed_named(query: str, indexed: set[str]) -> list[tuple[str, str]]:
+    """[(name, doc_id)] of reading-list papers the question names that are not indexed
+    ("How many TPU chips were used to train Chinchilla?" when 2203.15556 was never
+    ingested): the corpus cannot answer a question about a paper it does not hold, however
+    often other papers mention it."""
+    from ingest.readinglist import load_manifest
+
+    names: dict[str, str] = {}
+    for paper in load_manifest():
+        if paper.doc_id not in indexed:
+            for name in (*paper.aliases, *title_name(paper.title)):
+                names.setdefault(name, paper.doc_id)
+    found = named_papers(query, names)
+    return [(next(n for n, d in names.items() if d == doc), doc) for doc in found]
+
+
+ABOUT_DOCS = 3  # a named paper is the subject when it is among this many documents found
+
+
+def about(doc_ids: list[str], found: list[str], top: int = ABOUT_DOCS) -> list[str]:
+    """The named papers (`doc_ids`) that the question is *about*: those among the first
+    `top` distinct documents retrieved without the named-paper leg (`found`, best first).
+    "가벼운 BERT …: 임베딩 분해와 층 간 파라미터 공유" names BERT, but what it describes finds
+    ALBERT first, so reading only BERT's passages would answer the wrong paper.
+
+    >>> about(["1810.04805"], ["1909.11942", "1909.11942", "2003.10555", "1910.01108"])
+    []
+    """
+    first = list(dict.fromkeys(found))[:top]
+    return [d for d in doc_ids if d in first]

