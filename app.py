@@ -3,11 +3,15 @@
     python app.py              # or: rag serve  -> http://127.0.0.1:7860
     rag serve --host 0.0.0.0 --port 8080
 
-Answers stream token by token in the question's language, then become the checked answer
-with source cards (title, arXiv id, pages, highlighted quote, links). The side panel shows
-the corpus and model, the retrieval depth, a "show passages" toggle, example questions, and
+The first screen says what Seed is: title, what it does, the corpus and the model, and
+example questions in Korean, Chinese and English (a click puts one in the question box).
+While the model drafts, the chat shows the sources being read and a token count, not the
+draft (only sentences that pass the checks are the answer); then the checked answer in the
+question's language with source cards (title, arXiv id, pages, highlighted quote and its
+translation, links). The side panel holds the retrieval depth, a "show passages" toggle and
 adds a PDF, note or arXiv id to the index. Follow-ups are made standalone by
-`rag.followup.rewrite_question` before retrieval. No retrieval or prompt logic lives here.
+`rag.followup.rewrite_question` before retrieval. No retrieval or prompt logic lives here;
+the layout and the HTML are in rag/ui_view.py.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from index.store import read_meta
 from ingest.settings import Settings
 from ingest.sources import resolve_sources
 from rag import ui_text as ui
-from rag.answer import Answer, Assistant
+from rag import ui_view as view
+from rag.answer import Answer, Assistant, Plan
 from rag.cli import MAX_QUESTION_CHARS
 from rag.followup import rewrite_question
 from rag.retrieve import Retriever
@@ -39,7 +44,6 @@ CONCURRENCY = 4  # questions handled at once (llama.cpp itself takes them in tur
 MAX_UPLOAD_MB = 50
 UPLOAD_TYPES = (".pdf", ".md", ".txt")
 MAX_TURNS = 4  # conversation turns kept for follow-up questions
-I18N = gr.I18n(**ui.STATIC)
 
 
 class UploadError(ValueError):
@@ -77,52 +81,42 @@ def _warm_up(assistant: Assistant) -> None:
         log.warning("model warm-up failed: %s", _one_line(e))
 
 
-class GradioReporter:
-    """An `index.progress.Reporter` drawing a Gradio progress bar, stages named in `lang`."""
-
-    def __init__(self, progress: gr.Progress, lang: str = "en") -> None:
-        self.progress, self.lang = progress, lang
-        self.done: dict[str, int] = {}
-        self.total: dict[str, int] = {}
-
-    def start(self, stage: str, total: int, unit: str) -> None:
-        self.done[stage], self.total[stage] = 0, total
-        self.progress((0, total or None), desc=ui.stage_name(stage, self.lang), unit=unit)
-
-    def advance(self, stage: str, n: int = 1) -> None:
-        self.done[stage] = self.done.get(stage, 0) + n
-        self.progress((self.done[stage], self.total.get(stage) or None),
-                      desc=ui.stage_name(stage, self.lang))
-
-    def finish(self, stage: str) -> None:
-        pass
-
-
 def lang_of(request: gr.Request | None) -> str:
     """The UI language for this request (from the browser's Accept-Language)."""
     headers = getattr(request, "headers", None) or {}
     return ui.pick_lang(headers.get("accept-language"))
 
 
-def stream_answer(assistant: Assistant, question: str, k: int | None) -> Iterator[str | Answer]:
-    """Yield the answer's text pieces as the model writes them, then the `Answer`."""
-    pieces: queue.Queue[str | None] = queue.Queue()
+def stream_answer(assistant: Assistant, question: str, k: int | None
+                  ) -> Iterator[Plan | int | Answer]:
+    """Yield the `Plan` once retrieval has decided what will be read, then the number of
+    draft tokens written so far (the draft itself is not the answer: never shown), then the
+    checked `Answer`."""
+    events: queue.Queue[Plan | int | None] = queue.Queue()
     box: dict[str, object] = {}
+
+    def drafted(piece: str) -> None:  # a piece of the draft: counted, never shown
+        if piece:
+            events.put(1)
 
     def work() -> None:
         try:
-            box["answer"] = assistant.ask(question, on_token=pieces.put, k=k)
+            box["answer"] = assistant.ask(question, on_token=drafted, k=k, on_plan=events.put)
         except Exception as e:  # shown to the user in the chat
             box["error"] = e
         finally:
-            pieces.put(None)
+            events.put(None)
 
     threading.Thread(target=work, daemon=True, name="seed-answer").start()
-    while (piece := pieces.get()) is not None:
-        while not pieces.empty() and (more := pieces.queue[0]) is not None:
-            piece += more
-            pieces.get()
-        yield piece
+    tokens = 0
+    while (event := events.get()) is not None:
+        if isinstance(event, Plan):
+            yield event
+            continue
+        tokens += event
+        while not events.empty() and isinstance(events.queue[0], int):
+            tokens += events.get()
+        yield tokens
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     yield box["answer"]  # type: ignore[misc]
@@ -136,7 +130,8 @@ class SeedUI:
 
     def respond(self, message: str, chat: list, turns: list, k: float, show: bool,
                 request: gr.Request) -> Iterator[tuple[str, list, list]]:
-        """Stream the answer into the chat, then show it checked, with source cards."""
+        """Show the sources being read and the draft's progress, then the checked answer
+        with source cards."""
         lang, question = lang_of(request), " ".join((message or "").split())
         if not question or len(question) > MAX_QUESTION_CHARS:
             gr.Warning(ui.t(lang, "empty") if not question else
@@ -144,17 +139,20 @@ class SeedUI:
             yield message, chat, turns
             return
         chat = [*chat, {"role": "user", "content": question},
-                {"role": "assistant", "content": "…"}]
+                {"role": "assistant", "content": view.progress(lang)}]
         yield "", chat, turns
-        current, asked, text = self.live.assistant, question, ""
+        current, asked, plan = self.live.assistant, question, None
         try:
             asked = rewrite_question(question, [tuple(x) for x in turns], current.llm)
-            for piece in stream_answer(current, asked, int(k)):
-                if isinstance(piece, Answer):
-                    text = ui.render_answer(piece, lang, show, asked if asked != question else None)
-                    turns = [*turns, ("user", asked), ("assistant", piece.text)][-2 * MAX_TURNS:]
+            for event in stream_answer(current, asked, int(k)):
+                if isinstance(event, Answer):
+                    text = view.render_answer(event, lang, show, asked if asked != question
+                                              else None)
+                    turns = [*turns, ("user", asked), ("assistant", event.text)][-2 * MAX_TURNS:]
+                elif isinstance(event, Plan):
+                    plan, text = event, view.progress(lang, event)
                 else:
-                    text += piece
+                    text = view.progress(lang, plan, event)
                 chat[-1] = {"role": "assistant", "content": text}
                 yield "", chat, turns
         except Exception as e:
@@ -162,67 +160,29 @@ class SeedUI:
             chat[-1] = {"role": "assistant", "content": ui.t(lang, "error", e=_one_line(e))}
             yield "", chat, turns
 
-    def side_info(self, request: gr.Request) -> tuple[str, str]:
-        """The corpus and model summary, and the upload hint, in the browser's language."""
+    def intro(self, request: gr.Request | None) -> tuple[str, str]:
+        """The first screen's header (what Seed is and does, corpus, model) and the upload
+        hint, in the browser's language."""
         lang = lang_of(request)
         meta = read_meta(self.live.settings.index_dir)
-        info = ui.corpus_summary(meta.docs if meta else None, lang) + "\n\n" + \
-            ui.t(lang, "model", model=self.model_label)
-        return info, ui.t(lang, "file")
+        return view.intro(lang, meta.docs if meta else None, self.model_label), \
+            ui.t(lang, "file")
 
     def add(self, file: str | None, arxiv_id: str, request: gr.Request,
             progress: gr.Progress = gr.Progress()) -> tuple[str, str, None]:  # noqa: B008
-        """Add the uploaded file or the arXiv id; the message, new summary, cleared file."""
+        """Add the uploaded file or the arXiv id; the message, new intro, cleared file."""
         message = add_to_index(self.live, file, arxiv_id or "", lang_of(request), progress)
-        return message, self.side_info(request)[0], None
+        return message, self.intro(request)[0], None
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None,
               model_label: str | None = None) -> gr.Blocks:
     """The UI over `assistant` (default: one `Assistant(settings)` for all users, its model
     warmed up in the background while the UI starts)."""
-    ui = SeedUI(Live(settings, assistant, warm=assistant is None),
-                model_label or describe_model(settings))
-    with gr.Blocks(title="Seed", analytics_enabled=False) as demo:
-        turns = gr.State([])
-        box = gr.Textbox(label=I18N("question"), placeholder=I18N("placeholder"), lines=1,
-                         max_lines=4, scale=8, render=False, autofocus=True,
-                         elem_id="seed-question")
-        side = _sidebar(settings, box)
-        chat = gr.Chatbot(label=I18N("chat"), height=600, elem_id="seed-chat",
-                          feedback_options=None, buttons=["copy"], sanitize_html=True)
-        with gr.Row(equal_height=True):
-            box.render()
-            send = gr.Button(I18N("ask"), variant="primary", scale=1, elem_id="seed-ask")
-        clear = gr.Button(I18N("clear"), size="sm")
-        gr.on([box.submit, send.click], ui.respond,
-              inputs=[box, chat, turns, side["depth"], side["show"]],
-              outputs=[box, chat, turns], api_name="ask", concurrency_limit=CONCURRENCY)
-        clear.click(lambda: ([], [], ""), outputs=[chat, turns, box], api_name=False)
-        side["add"].click(ui.add, inputs=[side["upload"], side["arxiv"]],
-                          outputs=[side["status"], side["info"], side["upload"]],
-                          api_name="add", concurrency_limit=1)
-        demo.load(ui.side_info, outputs=[side["info"], side["hint"]], api_name=False)
-    return demo
-
-
-def _sidebar(settings: Settings, box: gr.Textbox) -> dict[str, gr.components.Component]:
-    """The side panel: corpus and model, retrieval depth, passages toggle, examples, upload."""
-    with gr.Sidebar(open=True, width=340):
-        gr.Markdown("## Seed")
-        info = gr.Markdown(elem_id="seed-info")
-        depth = gr.Slider(1, 12, value=settings.k, step=1, label=I18N("k"))
-        show = gr.Checkbox(False, label=I18N("show"))
-        gr.Examples([[q] for q in ui.EXAMPLES], inputs=[box], label=I18N("examples"))
-        with gr.Accordion(I18N("add"), open=True):
-            hint = gr.Markdown()
-            upload = gr.File(show_label=False, file_types=list(UPLOAD_TYPES), type="filepath",
-                             file_count="single", height=120)
-            arxiv = gr.Textbox(label=I18N("arxiv"), placeholder="1909.11942", max_lines=1)
-            add = gr.Button(I18N("add_btn"), elem_id="seed-add")
-            status = gr.Markdown(elem_id="seed-status")
-    return {"info": info, "depth": depth, "show": show, "hint": hint, "upload": upload,
-            "arxiv": arxiv, "add": add, "status": status}
+    seed = SeedUI(Live(settings, assistant, warm=assistant is None),
+                  model_label or describe_model(settings))
+    return view.layout(seed.respond, seed.add, seed.intro, k=settings.k,
+                       upload_types=UPLOAD_TYPES, concurrency=CONCURRENCY)
 
 
 def add_to_index(live: Live, file: str | None, arxiv_id: str, lang: str,
@@ -243,7 +203,7 @@ def add_to_index(live: Live, file: str | None, arxiv_id: str, lang: str,
         resolved = resolve_sources([str(kept) if kept else arxiv_id.strip()], settings)
         problems = list(resolved.failures)
         report = ingest_sources(resolved.sources, settings,
-                                GradioReporter(progress, lang) if progress else None)
+                                view.GradioReporter(progress, lang) if progress else None)
     except UploadError as e:
         return str(e)
     except IngestBusyError:
@@ -315,7 +275,7 @@ def launch(app: gr.Blocks, host: str = HOST, port: int = PORT, **kw: object):
     """Start `app` with Seed's limits: local bind, queue, upload size, UI languages."""
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     return app.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb",
-                      i18n=I18N, css=ui.CSS, ssr_mode=False, footer_links=["api", "settings"],
+                      i18n=view.I18N, css=ui.CSS, ssr_mode=False, footer_links=["api", "settings"],
                       run_history=False, **kw)
 
 

@@ -1,20 +1,13 @@
-"""UI stage: the web UI's strings in Korean, Chinese and English, and how an answer is shown.
+"""UI stage: the web UI's strings in Korean, Chinese and English (HTML: rag/ui_view.py).
 
 Static labels go to Gradio's `gr.I18n` (the browser picks the language); text made per
-request (answers, corpus summary, upload messages) uses `pick_lang(Accept-Language)`.
-An answer is shown as its text (unsupported sentences marked) followed by source cards:
-title, arXiv id, pages, the supporting quote highlighted in its passage, links.
+request (the first screen's intro, progress, answers, corpus summary, upload messages)
+uses `pick_lang(Accept-Language)`.
 """
 
 from __future__ import annotations
 
-import html
 import re
-
-from ingest.readinglist import is_arxiv_id
-from rag.answer import Answer
-from rag.cite import Citation
-from rag.context import Passage
 
 LANGS = ("en", "ko", "zh")
 
@@ -51,8 +44,13 @@ DYNAMIC = {
                   "{chunks} chunks", "no_index": "**Corpus:** no index yet",
         "model": "**Model:** {model}", "file": "PDF or note (.pdf, .md, .txt; up to 50 MB)",
         "sources": "Sources", "passages": "Passages read ({n})",
-        "unsupported": "No passage supports this sentence",
-        "legend": "[?] marks a sentence that no source supports.",
+        "tagline": "Answers in your question's language (Korean, Chinese or English) with "
+                   "quotes from the papers it cites, or says that the papers don't say.",
+        "searching": "Searching the papers…", "reading": "Reading {n} passages:",
+        "no_reading": "No passage is close enough to the question.",
+        "drafting": "Drafting… {n} tokens. Every sentence is checked against the sources "
+                    "before the answer is shown.",
+        "translation": "Translation", "left_out": "Left out: not supported by the sources ({n})",
         "rewritten": "Searched as: {q}", "pages1": "p. {a}", "pages2": "pp. {a}-{b}",
         "note": "reading note", "pdf_page": "PDF p. {a}", "abs": "arXiv page",
         "empty": "Type a question first.", "too_long": "The question is too long "
@@ -73,8 +71,12 @@ DYNAMIC = {
                   "청크 {chunks}개", "no_index": "**말뭉치:** 아직 색인이 없습니다",
         "model": "**모델:** {model}", "file": "PDF 또는 노트 (.pdf, .md, .txt; 최대 50 MB)",
         "sources": "출처", "passages": "읽은 구절 ({n})",
-        "unsupported": "이 문장을 뒷받침하는 구절이 없습니다",
-        "legend": "[?] 표시는 출처가 뒷받침하지 않는 문장입니다.",
+        "tagline": "질문한 언어(한국어, 중국어, 영어)로 답하고 근거가 된 논문 문장을 인용합니다. "
+                   "논문에 없는 내용이면 없다고 말합니다.",
+        "searching": "논문을 검색하는 중…", "reading": "구절 {n}개를 읽는 중:",
+        "no_reading": "질문에 충분히 가까운 구절이 없습니다.",
+        "drafting": "초안 작성 중… 토큰 {n}개. 모든 문장을 출처와 대조한 뒤에 답을 보여 줍니다.",
+        "translation": "번역", "left_out": "뺀 문장: 출처가 뒷받침하지 않음 ({n})",
         "rewritten": "검색한 질문: {q}", "pages1": "{a}쪽", "pages2": "{a}-{b}쪽",
         "note": "읽기 노트", "pdf_page": "PDF {a}쪽", "abs": "arXiv 페이지",
         "empty": "먼저 질문을 입력하세요.", "too_long": "질문이 너무 깁니다 ({n}자). "
@@ -95,8 +97,12 @@ DYNAMIC = {
                   "{chunks} 个片段", "no_index": "**语料：** 尚无索引",
         "model": "**模型：** {model}", "file": "PDF 或笔记（.pdf、.md、.txt；最大 50 MB）",
         "sources": "出处", "passages": "已读段落（{n}）",
-        "unsupported": "没有段落支持这句话",
-        "legend": "[?] 表示没有出处支持的句子。",
+        "tagline": "用提问的语言（中文、韩语或英语）回答，并引用所依据的论文原文；"
+                   "论文里没有的，就直说没有。",
+        "searching": "正在检索论文…", "reading": "正在阅读 {n} 个段落：",
+        "no_reading": "没有与问题足够接近的段落。",
+        "drafting": "正在起草… 已生成 {n} 个词元。每句话都与出处核对后才显示回答。",
+        "translation": "译文", "left_out": "已删去：出处不支持的句子（{n}）",
         "rewritten": "检索用的问题：{q}", "pages1": "第 {a} 页", "pages2": "第 {a}-{b} 页",
         "note": "阅读笔记", "pdf_page": "PDF 第 {a} 页", "abs": "arXiv 页面",
         "empty": "请先输入问题。", "too_long": "问题太长（{n} 个字符），请控制在 {max} 个以内。",
@@ -112,8 +118,17 @@ DYNAMIC = {
     },
 }
 
-EXAMPLES = ["ALBERT와 ELECTRA 차이?", "ALBERT和ELECTRA有什么区别？",
-            "What does ALiBi add to attention?"]
+# Korean, Chinese, English: a comparison, a number, a which-paper question; each at most 60
+# characters (gr.Examples cuts longer ones short)
+EXAMPLES = [
+    "ALBERT와 ELECTRA 차이?", "DistilBERT는 BERT보다 얼마나 작고 빠른가?",
+    "위치 임베딩 대신 어텐션 점수에 선형 편향을 더하는 방법은?",
+    "ALBERT和ELECTRA有什么区别？", "BERT-large有多少层、多少参数？",
+    "哪种方法在注意力分数上加线性偏置来代替位置嵌入？",
+    "What is the difference between ALBERT and ELECTRA?",
+    "How many layers and parameters does BERT-large have?",
+    "Which method adds a linear bias to attention scores?",
+]
 
 CSS = """
 .seed-sources{display:flex;flex-direction:column;gap:8px;margin-top:10px}
@@ -123,9 +138,16 @@ CSS = """
 .seed-card-meta{font-size:0.85em;opacity:0.85;margin:2px 0 4px}
 .seed-card-quote{font-size:0.9em;margin:0;padding-left:8px;border-left:3px solid #f0b429}
 .seed-card mark{background:#fde68a;color:inherit;padding:0 2px;border-radius:2px}
-.seed-unsupported{text-decoration:underline wavy #dc2626;background:rgba(220,38,38,0.08)}
-.seed-flag{color:#dc2626;font-weight:700}
-.seed-legend,.seed-asked{font-size:0.85em;opacity:0.8}
+.seed-card-translation{font-size:0.9em;margin:4px 0 0;padding-left:8px;border-left:3px solid
+ var(--border-color-primary)}
+.seed-label{font-size:0.8em;font-weight:600;opacity:0.75;margin-right:6px}
+.seed-asked,.seed-left-out{font-size:0.85em;opacity:0.8}
+.seed-note{margin-top:6px;font-size:0.9em}
+.seed-progress ul{margin:4px 0 6px;font-size:0.9em}
+.seed-busy{opacity:0.8;animation:seed-pulse 1.6s ease-in-out infinite}
+@keyframes seed-pulse{50%{opacity:0.4}}
+#seed-intro h1{margin:0 0 4px}
+#seed-intro p{margin:2px 0}
 """
 
 
@@ -155,74 +177,6 @@ def stage_name(stage: str, lang: str) -> str:
 
 def pages(lang: str, a: int, b: int) -> str:
     return t(lang, "pages1", a=a) if a == b else t(lang, "pages2", a=a, b=b)
-
-
-def render_answer(answer: Answer, lang: str, show_passages: bool = False,
-                  asked: str | None = None) -> str:
-    """The chat message for `answer`: text, legend, source cards, passages if asked."""
-    parts = [f'<div class="seed-asked">🔎 {html.escape(t(lang, "rewritten", q=asked))}</div>'
-             if asked else "", f'<div class="seed-text">{_answer_text(answer, lang)}</div>']
-    if answer.unsupported and not answer.abstained:
-        parts.append(f'<div class="seed-legend">{html.escape(t(lang, "legend"))}</div>')
-    if answer.citations:
-        cards = "".join(source_card(c, answer.passages, lang) for c in answer.citations)
-        parts.append(f"<h4>{t(lang, 'sources')}</h4><div class=\"seed-sources\">{cards}</div>")
-    if show_passages and answer.passages:
-        parts.append(_passages_block(answer.passages, lang))
-    return "\n\n".join(p for p in parts if p)
-
-
-def _answer_text(answer: Answer, lang: str) -> str:
-    text = html.escape(answer.text)
-    tip = html.escape(t(lang, "unsupported"), quote=True)
-    for s in answer.unsupported:
-        marked = html.escape(s) + " [?]"
-        text = text.replace(marked, f'<span class="seed-unsupported" title="{tip}">'
-                                    f'{html.escape(s)} <span class="seed-flag">[?]</span></span>')
-    return text
-
-
-def source_card(c: Citation, passages: list[Passage], lang: str) -> str:
-    """One source as an HTML card (one line: Markdown must not break it up)."""
-    links = " · ".join(f'<a href="{html.escape(u, quote=True)}" target="_blank" '
-                       f'rel="noopener">{html.escape(label)}</a>' for label, u in
-                       _links(c, lang))
-    ident = f"arXiv:{c.doc_id}" if is_arxiv_id(c.doc_id) else t(lang, "note")
-    meta = " · ".join(x for x in (html.escape(ident), pages(lang, c.page_start, c.page_end),
-                                  links) if x)
-    return (f'<div class="seed-card"><div class="seed-card-title">[{c.n}] '
-            f'{html.escape(c.title)}</div><div class="seed-card-meta">{meta}</div>'
-            f'<blockquote class="seed-card-quote">{highlight(c, passages)}</blockquote></div>')
-
-
-def _links(c: Citation, lang: str) -> list[tuple[str, str]]:
-    if is_arxiv_id(c.doc_id):
-        return [(t(lang, "abs"), c.url or f"https://arxiv.org/abs/{c.doc_id}"),
-                (t(lang, "pdf_page", a=c.page_start),
-                 f"https://arxiv.org/pdf/{c.doc_id}#page={c.page_start}")]
-    return [(t(lang, "abs"), c.url)] if c.url.startswith("http") else []
-
-
-def highlight(c: Citation, passages: list[Passage], context: int = 160) -> str:
-    """The quote marked inside a little of its passage, HTML-escaped."""
-    quote = " ".join(c.quote.split())
-    for p in passages:
-        text = " ".join(p.text.split())
-        at = text.find(quote) if p.doc_id == c.doc_id and quote else -1
-        if at >= 0:
-            start, end = max(0, at - context), min(len(text), at + len(quote) + context)
-            return ("…" if start else "") + html.escape(text[start:at]) + \
-                f"<mark>{html.escape(quote)}</mark>" + html.escape(text[at + len(quote):end]) + \
-                ("…" if end < len(text) else "")
-    return f"<mark>{html.escape(quote)}</mark>"
-
-
-def _passages_block(passages: list[Passage], lang: str) -> str:
-    items = "".join(
-        f"<li><b>[{p.n}] {html.escape(p.title)}</b> ({pages(lang, p.page_start, p.page_end)})"
-        f": {html.escape(' '.join(p.text.split())[:700])}</li>" for p in passages)
-    return (f"<details><summary>{t(lang, 'passages', n=len(passages))}</summary>"
-            f"<ol style=\"list-style:none;padding-left:0\">{items}</ol></details>")
 
 
 def corpus_summary(docs: dict[str, dict] | None, lang: str) -> str:
