@@ -259,7 +259,7 @@ class Assistant:
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
         checked = check_answer(raw, lang, passages, self._similarity)
         grounder = Grounder(lang, self.translate, self._similar_sentences,
-                            MIN_MEANING.get(self._sentence_embedder.id, 0.0))
+                            MIN_MEANING.get(self._sentence_embedder.id, (0.0, 0.0)), question)
         shown, removed = grounder.ground(checked, passages)
         if asks_which(question, lang) and not named_papers(question, self.retriever.names):
             shown = with_name(shown, passages, lang)

