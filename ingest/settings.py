@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_ctx: int = 4096
     llm_max_tokens: int = 320
+    # Read a Korean or Chinese question's (mostly English) evidence in English, check the
+    # answer there, then translate it (rag/finish.py).
+    read_in_english: bool = True
     llm_timeout_s: float = 120.0
 
     @property

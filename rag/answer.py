@@ -1,20 +1,18 @@
 """Rag stage: `ask(question)` -> a cited `Answer` in the question's language, or an honest no.
 
     assistant = Assistant(settings)          # loads the index, embedders and model once
-    answer = assistant.ask("ALBERT와 ELECTRA 차이?", on_token=print)
+    answer = assistant.ask("ALBERT와 ELECTRA 차이?", on_plan=show_sources)
 
-Steps: retrieve (hybrid) -> passages (hit + continuation, within a token budget) -> abstain
-early when retrieval found nothing close, or when the question names a model no passage
-mentions (GPT-5) -> read with the chat model (LangChain chain, streamed; a comparison of
-two papers one paper at a time, rag/compare.py) -> language check (one repair by
-translation) -> citation check and repair -> `Answer` with numbered citations, each with
-the quote that supports it.
+Steps: retrieve (hybrid) -> passages (hit + continuation) -> the gate (rag/gate.py) may
+abstain -> focused evidence -> read with the chat model (a comparison one paper at a time,
+rag/compare.py) -> language check -> citation check (rag/cite.py) -> every sentence held to
+the numbers, names and meaning of its passage (rag/repair.py) -> `Answer`, each citation
+with its quote (translated when the paper's language differs).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from index.embed import Embedder
 from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
-from rag.cite import Citation, check_answer, render
+from rag.cite import Answer
 from rag.compare import (
     KEY_IDEA_QUERIES,
     SIDE_QUESTION,
@@ -36,38 +34,21 @@ from rag.compare import (
     side_papers,
 )
 from rag.context import Passage, build_passages, named_only
+from rag.finish import ABSTAIN_CUES, Finisher, says_no
 from rag.focus import focus
 from rag.gate import Verdict, check
 from rag.named import about, named_papers
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
-from rag.repair import MIN_MEANING, Grounder, translated
+from rag.repair import MIN_MEANING
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
 from rag.translate import Translator
-from rag.which import asks_which, with_name
 
 log = logging.getLogger(__name__)
+__all__ = ["ABSTAIN_CUES", "Answer", "Assistant", "Plan", "Reading", "ask"]
 
 # A paper's abstract says what the paper proposes: when a comparison asks what each side is,
 # its sentences get this bonus over sentences of later sections (results, related work).
 LEAD_BONUS = 0.3
-ABSTAIN_CUES = re.compile(
-    r"(찾을 수 없|나와 있지 않|언급되지 않|정보가 없|找不到|没有提到|未提及|无法回答|"
-    r"do not (?:contain|answer|mention)|does not (?:contain|answer|mention)|not mentioned|"
-    r"cannot (?:find|answer)|no information)", re.I)
-
-
-@dataclass
-class Answer:
-    question: str
-    lang: str
-    text: str
-    citations: list[Citation]
-    passages: list[Passage]
-    abstained: bool
-    timings: dict[str, float] = field(default_factory=dict)
-    unsupported: list[str] = field(default_factory=list)  # sentences removed: not grounded
-    note: str = ""  # what the user can do about an abstention ("rag ingest 2203.15556")
-
 
 @dataclass
 class Reading:
@@ -88,6 +69,7 @@ class Plan:
     readings: list[Reading] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     verdict: Verdict = field(default_factory=lambda: Verdict(False, "not checked"))
+    read_lang: str = "en"  # the language the reader answers in (then translated to `lang`)
 
 
 class Assistant:
@@ -121,24 +103,28 @@ class Assistant:
         evidence of each reading (one, or one per paper of a comparison). No LLM call."""
         t0 = time.perf_counter()
         lang = "en" if is_foreign(question) else detect_lang(question)
+        sides = comparison_sides(question, lang)
         hits = self.retriever.search(question, max(k or self.settings.k, 1))
+        subjects, hits = (([], hits) if sides else
+                          self._subjects(question, hits, max(k or self.settings.k, 1)))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
         plan = Plan(question, lang, hits, passages)
+        read = plan.read_lang = lang if lang == "en" or not self.settings.read_in_english \
+            else "en"
         plan.timings["retrieve_s"] = time.perf_counter() - t0
         plan.verdict = check(question, hits, passages, self.retriever)
         if not plan.verdict.ok:
             log.info("abstaining before reading: %s", plan.verdict.reason)
             return plan
-        sides = comparison_sides(question, lang)
         pairs = side_papers(sides, self.retriever.names, passages)
         if pairs:
-            plan.readings = [self._side_reading(lang, side, doc_id, passages)
+            plan.readings = [self._side_reading(read, side, doc_id, passages)
                              for side, doc_id in pairs]
         else:
-            scoped = named_only(passages, self._subjects(question))
+            scoped = named_only(passages, subjects)
             kept = self._focus(question, scoped, [SIDE_QUERY.format(side=s) for s in sides])
-            plan.readings = [Reading(prompt_inputs(question, lang, kept, sides), kept)]
+            plan.readings = [Reading(prompt_inputs(question, read, kept, sides), kept)]
         plan.timings["plan_s"] = time.perf_counter() - t0
         return plan
 
@@ -165,19 +151,23 @@ class Assistant:
             passages = plan.readings[0].passages
             raw, first = self._read(plan.readings[0].inputs, on_token, t0)
         timings["first_token_s"] = first
-        raw = self._ensure_language(raw, plan.lang)
-        answer = self._finish(question, plan.lang, raw, passages, timings)
+        raw = self._ensure_language(raw, plan.read_lang)
+        answer = self.finisher.finish(question, plan.lang, plan.read_lang, raw, passages,
+                                      timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
 
-    def _subjects(self, question: str) -> list[str]:
-        """The papers the question names and is about (rag/named.py `about`)."""
+    def _subjects(self, question: str, hits: list[Hit], k: int) -> tuple[list[str], list[Hit]]:
+        """The papers the question names and is about (rag/named.py `about`), and the hits
+        to read: when it names papers it is not about ("a lighter BERT ..."), the hits found
+        without the named-paper leg, which would otherwise fill them with the named paper."""
         named = named_papers(question, self.retriever.names)
         if not named:
-            return []
+            return [], hits
         unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
-        found = self.retriever.search(question, self.settings.k, legs=unnamed)
-        return about(named, [h.chunk.doc_id for h in found])
+        found = self.retriever.search(question, k, legs=unnamed)
+        subjects = about(named, [h.chunk.doc_id for h in found])
+        return (subjects, hits) if subjects else ([], found)
 
     def _focus(self, question: str, passages: list[Passage], also: list[str], **kw
                ) -> list[Passage]:
@@ -208,12 +198,12 @@ class Assistant:
                 on_token(" ")
             raw, at = self._read(reading.inputs, on_token, t0)
             first = first or at
-            if ABSTAIN_CUES.search(raw) or ABSTAIN[plan.lang] in raw:
+            if says_no(raw):
                 continue
             text, own = shift(raw, reading.passages, len(shown))
             texts.append(text)
             shown += own
-        return (join_sides(texts, plan.lang) or ABSTAIN[plan.lang]), first, \
+        return (join_sides(texts, plan.read_lang) or ABSTAIN[plan.read_lang]), first, \
             shown or plan.passages
 
     def _is_lead(self, passage: Passage) -> bool:
@@ -247,29 +237,17 @@ class Assistant:
 
     def _ensure_language(self, text: str, lang: str) -> str:
         """Translate the answer once when the model answered in another language."""
-        if written_in(text, lang) or ABSTAIN_CUES.search(text):
+        if written_in(text, lang) or says_no(text):
             return text
         log.info("answer came back in %s; translating to %s", detect_lang(text), lang)
         return self.translate(text, lang)
 
-    def _finish(self, question, lang, raw, passages, timings) -> Answer:
-        """Check the draft: citations (rag/cite.py), then every number and name against the
-        cited passage (rag/repair.py); only grounded sentences are shown."""
-        if ABSTAIN_CUES.search(raw) or ABSTAIN[lang] in raw:
-            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
-        checked = check_answer(raw, lang, passages, self._similarity)
-        grounder = Grounder(lang, self.translate, self._similar_sentences,
-                            MIN_MEANING.get(self._sentence_embedder.id, (0.0, 0.0)), question)
-        shown, removed = grounder.ground(checked, passages)
-        if asks_which(question, lang) and not named_papers(question, self.retriever.names):
-            shown = with_name(shown, passages, lang)
+    @property
+    def finisher(self) -> Finisher:
         docs = self.retriever.index.meta.docs
-        paths = {p.n: docs.get(p.doc_id, {}).get("path", "") for p in passages}
-        text, citations = render(shown, passages, paths)
-        if not citations:  # nothing the model said is grounded in the passages
-            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings, removed)
-        citations = [translated(c, lang, self.translate) for c in citations]
-        return Answer(question, lang, text, citations, passages, False, timings, removed)
+        return Finisher(self.translate, self._similarity, self._similar_sentences,
+                        MIN_MEANING.get(self._sentence_embedder.id, (0.0, 0.0)),
+                        self.retriever.names, {d: m.get("path", "") for d, m in docs.items()})
 
     def _similarity(self, sentences: list[str], passages: list[Passage]) -> np.ndarray:
         emb = self.retriever.embedders[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,21 @@ class Citation:
     quote: str
     translation: str = ""  # the quote in the answer's language, when the paper's differs
     passage: int = 0  # the number of the passage it cites, in `Answer.passages`
+
+
+@dataclass
+class Answer:
+    """What the user is shown: only checked sentences, each citation with its quote."""
+
+    question: str
+    lang: str
+    text: str
+    citations: list[Citation]
+    passages: list[Passage]
+    abstained: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)  # sentences not shown as written
+    note: str = ""  # what the user can do about an abstention ("rag ingest 2203.15556")
 
 
 Similarity = Callable[[list[str], list[Passage]], np.ndarray]  # (sentences x passages)

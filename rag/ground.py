@@ -250,12 +250,10 @@ def _windows(passage: str) -> tuple[str, ...]:
 _MARKS = re.compile(r"\s?[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
 
 
-def audit(text: str, lang: str, sources: dict[int, tuple[str, str]]) -> list[str]:
-    """Each sentence of a shown answer whose numbers or names are not backed by the sources
-    its `[n]` markers point to (`sources`: {n: (passage text, title and label)}; an uncited
-    sentence is held to all of them), as "sentence (missing claims)". Markers that open a
-    sentence ("... sharing. [1] It ...") belong to the sentence before. This is the eval's
-    "ungrounded" column."""
+def cited_pieces(text: str, lang: str) -> list[tuple[str, list[int]]]:
+    """The answer's sentences, each with the `[n]` markers that belong to it (markers that
+    open a sentence, "... sharing. [1] It ...", belong to the sentence before and are moved
+    to its end)."""
     from ingest.sentences import split_sentences
 
     pieces: list[tuple[str, list[int]]] = []
@@ -263,15 +261,29 @@ def audit(text: str, lang: str, sources: dict[int, tuple[str, str]]) -> list[str
         s = text[a:b]
         lead = re.match(r"(?:\s*[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】])+", s)
         if lead and pieces:
-            pieces[-1][1].extend(_numbers_in(lead.group(0)))
-            s = s[lead.end():]
-        pieces.append((s, _numbers_in(s)))
+            moved = lead.group(0).strip()
+            pieces[-1] = (f"{pieces[-1][0]} {moved}", pieces[-1][1] + _numbers_in(moved))
+            s = s[lead.end():].strip()
+        if s:
+            pieces.append((s.strip(), _numbers_in(s)))
+    return pieces
+
+
+def unbacked(sentence: str, marks: list[int], sources: dict[int, tuple[str, str]]) -> Claims:
+    """The claims of one shown sentence that the sources its markers point to lack
+    (`sources`: {n: (passage text, title and label)}; an uncited sentence is held to all)."""
+    cited = [sources[m] for m in marks if m in sources] if marks else list(sources.values())
+    return missing(sentence, "\n".join(t for t, _ in cited), " ".join(h for _, h in cited))
+
+
+def audit(text: str, lang: str, sources: dict[int, tuple[str, str]]) -> list[str]:
+    """Each sentence of a shown answer whose numbers or names are not backed by the sources
+    its markers point to, as "sentence (missing claims)": the eval's "ungrounded" column."""
     out = []
-    for s, marks in pieces:
-        cited = [sources[m] for m in marks if m in sources] if marks else list(sources.values())
-        miss = missing(s, "\n".join(t for t, _ in cited), " ".join(h for _, h in cited))
+    for s, marks in cited_pieces(text, lang):
+        miss = unbacked(s, marks, sources)
         if miss:
-            out.append(f"{s.strip()} ({miss.describe()})")
+            out.append(f"{s} ({miss.describe()})")
     return out
 
 
