@@ -43,10 +43,12 @@ def scripted(*replies: str):
     return model, recorder
 
 
-def _ask(retriever, question, *replies):
+def _ask(retriever, question, *replies, english: bool = True):
+    """Ask with scripted replies; `english`: read a Korean/Chinese question in English."""
     model, recorder = scripted(*replies)
     streamed: list[str] = []
-    answer = Assistant(retriever.settings, retriever, model).ask(question, streamed.append)
+    settings = retriever.settings.model_copy(update={"read_in_english": english})
+    answer = Assistant(settings, retriever, model).ask(question, streamed.append)
     return answer, recorder, "".join(streamed)
 
 
@@ -63,6 +65,14 @@ def test_prompt_numbers_passages_and_names_the_language(retriever):
     assert streamed.startswith("DistilBERT is")  # the draft reached the callback
     assert not answer.abstained and answer.citations[0].doc_id == "1910.01108"
     assert answer.lang == "ko" and answer.timings["first_token_s"] > 0
+
+
+def test_by_default_a_korean_question_is_read_in_korean(retriever):
+    answer, rec, _ = _ask(retriever, "DistilBERT는 BERT 대비 얼마나 작은가?",
+                          "DistilBERT는 BERT보다 40% 작습니다 [1].", KO_QUOTE, english=False)
+    assert "Answer in Korean" in rec.calls[0][-1].content
+    assert answer.text == "DistilBERT는 BERT보다 40% 작습니다. [1]"
+    assert answer.citations[0].translation == KO_QUOTE  # the English quote, translated
 
 
 def test_comparison_reads_each_paper_on_its_own_and_cites_both(retriever):
