@@ -20,7 +20,16 @@ import re
 from dataclasses import dataclass
 
 from ingest.lang import written_in
-from rag.cite import Answer, Citation, Similarity, check_answer, header, render
+from rag.cite import (
+    MARKER,
+    Answer,
+    Citation,
+    Similarity,
+    check_answer,
+    header,
+    parse_markers,
+    render,
+)
 from rag.context import Passage
 from rag.ground import cited_pieces, unbacked
 from rag.named import named_papers
@@ -37,8 +46,20 @@ ABSTAIN_CUES = re.compile(
 
 
 def says_no(text: str) -> bool:
-    """Whether the reader said the sources do not answer."""
-    return bool(ABSTAIN_CUES.search(text)) or any(a in text for a in ABSTAIN.values())
+    """Whether the reader said the sources do not answer (and said nothing else: "X is Y [1].
+    The rest is not mentioned." keeps its answer)."""
+    from ingest.lang import detect_lang
+
+    pieces = [s for s, _ in cited_pieces(text, detect_lang(text))] or [text]
+    return all(ABSTAIN_CUES.search(s) or any(a in s for a in ABSTAIN.values()) for s in pieces)
+
+
+def without_no(text: str) -> str:
+    """The draft without the sentences that say the sources do not answer."""
+    from ingest.lang import detect_lang
+
+    return " ".join(s for s, _ in cited_pieces(text, detect_lang(text))
+                    if not (ABSTAIN_CUES.search(s) or any(a in s for a in ABSTAIN.values())))
 
 
 @dataclass
@@ -57,7 +78,7 @@ class Finisher:
         """The checked answer in `lang` (see the module docstring)."""
         if says_no(raw):
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
-        checked = check_answer(raw, read_lang, passages, self.similarity)
+        checked = check_answer(without_no(raw), read_lang, passages, self.similarity)
         grounder = Grounder(read_lang, self.translate, self.similar, self.min_meaning,
                             question)
         shown, removed = grounder.ground(checked, passages)
@@ -90,11 +111,17 @@ class Finisher:
 
 
 def _renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
-    """Markers renumbered 1, 2, ... by first use; citations no marker uses dropped."""
+    """Markers ("[2]", "[1, 3]", "【2】") renumbered 1, 2, ... by first use and written as
+    "[a][b]"; citations no marker uses dropped."""
     order: dict[int, int] = {}
-    for m in re.finditer(r"\[(\d+)\]", text):
-        order.setdefault(int(m.group(1)), len(order) + 1)
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]", text)
+    for n in parse_markers(text):
+        order.setdefault(n, len(order) + 1)
+
+    def mark(m: re.Match) -> str:
+        found = [int(x) for x in re.split(r"[^\d]+", m.group(1)) if x]
+        return " " + "".join(f"[{order[n]}]" for n in found)
+
+    text = MARKER.sub(mark, text)
     kept = [dataclasses.replace(c, n=order[c.n]) for c in citations if c.n in order]
     return text, sorted(kept, key=lambda c: c.n)
 

@@ -34,18 +34,18 @@ from functools import lru_cache
 _NAME_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 # A number with its scale: "50,257", "1.3B", "11 billion", "28.4", "96.8%", "7.5x", "13억".
 _NUMBER = re.compile(
-    r"(?<![A-Za-z0-9.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
-    r"(?:\s?(billion|million|thousand|trillion|[BMKkT](?![A-Za-z])|억|만|亿|万|千|百万)"
+    r"(?<![A-Za-z0-9])(?<!\d[.,])(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.(\d+))?"
+    r"(?:\s?(billion|million|thousand|trillion|[BMKkT](?![A-Za-z])|조|억|만|천|万亿|亿|万|千|百万)"
     r"|(?=\s?(?:%|percent|x\b|×|배|倍)))?"
 )
 _PASSAGE_NUMBER = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
-    r"(?:\s?(billion|million|thousand|trillion|[BMKkT](?![a-z])|억|만|亿|万|千|百万))?"
+    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.(\d+))?"
+    r"(?:\s?(billion|million|thousand|trillion|[BMKkT](?![a-z])|조|억|만|천|万亿|亿|万|千|百万))?"
 )
 _ARXIV_ID = re.compile(r"arXiv:\s?\d{4}\.\d{4,5}(?:v\d+)?", re.I)
 _SCALE = {"trillion": 1e12, "T": 1e12, "billion": 1e9, "B": 1e9, "million": 1e6, "M": 1e6,
-          "thousand": 1e3, "K": 1e3, "k": 1e3, "억": 1e8, "亿": 1e8, "만": 1e4, "万": 1e4,
-          "千": 1e3, "百万": 1e6}
+          "thousand": 1e3, "K": 1e3, "k": 1e3, "조": 1e12, "万亿": 1e12, "천": 1e3, "억": 1e8,
+          "亿": 1e8, "만": 1e4, "万": 1e4, "千": 1e3, "百万": 1e6}
 # Capitalised words that open or join English sentences without naming anything.
 _COMMON = frozenset((
     "a", "an", "the", "this", "these", "that", "those", "it", "its", "in", "on", "at", "for",
@@ -56,7 +56,15 @@ _COMMON = frozenset((
     "where", "which", "what", "who", "how", "why", "yes", "no", "not", "one", "two", "three",
     "compared", "based", "using", "instead", "specifically", "overall", "because", "although",
     "since", "after", "before", "during", "between", "both", "either", "neither", "in-context",
-    "e.g", "i.e", "et", "al",
+    "e.g", "i.e", "et", "al", "if", "is", "are", "was", "were", "you", "i", "he", "she", "some",
+    "many", "most", "other", "another", "more", "less", "only", "even", "still", "yet", "every",
+    "additionally", "according", "similarly", "therefore", "hence", "note", "given", "let",
+    "experiments", "experiment", "results", "result", "researchers", "authors", "training",
+    "model", "models", "paper", "papers", "method", "methods", "approach", "sources", "source",
+    "answer", "question", "previous", "prior", "recent", "existing", "standard", "original",
+    "main", "key", "new", "larger", "smaller", "large", "small", "further", "data", "dataset",
+    "datasets", "task", "tasks", "performance", "language", "pre-training", "pretraining",
+    "fine-tuning", "finetuning", "specific", "its", "do", "does", "did", "can", "could",
 ))
 
 
@@ -103,8 +111,9 @@ def numbers(text: str) -> frozenset[float]:
 
 def names(text: str) -> frozenset[str]:
     """Latin-script names in `text`, lower-cased: tokens with an inner capital or a digit
-    (RoBERTa, GPT-2, T5), all-capital ones (BLEU), and in English capitalised words that do
-    not open a sentence or a clause (Vaswani, Chinchilla)."""
+    (RoBERTa, GPT-2, T5), all-capital ones (BLEU) and capitalised words (Vaswani, Gopher,
+    also a sentence's first word: the subject is where a wrong name sits), except common
+    words that open English sentences ("The", "However", "Experiments")."""
     text = _norm(text)
     out = set()
     for m in _NAME_TOKEN.finditer(text):
@@ -112,15 +121,9 @@ def names(text: str) -> frozenset[str]:
         if len(token) < 2 or token.lower() in _COMMON:
             continue
         inner = any(c.isupper() for c in token[1:]) or any(c.isdigit() for c in token)
-        if inner or (token[0].isupper() and not _opens_clause(text, m.start())):
+        if inner or token[0].isupper():  # "Gopher was trained ...": the subject is a claim
             out.add(token.lower())
     return frozenset(out)
-
-
-def _opens_clause(text: str, at: int) -> bool:
-    """Whether position `at` starts the text, a sentence or a bracketed aside."""
-    before = text[:at].rstrip()
-    return not before or before[-1] in ".!?:;([\"'“‘。！？；：（\n" or before.endswith("]")
 
 
 def claims(sentence: str) -> Claims:
@@ -142,7 +145,8 @@ def _passage_facts(passage: str) -> tuple[frozenset[float], frozenset[str]]:
     words = set()
     for m in _NAME_TOKEN.finditer(text):
         token = m.group(0).rstrip(".").lower()
-        words.update({token, _compact(token), *token.split("-"), *token.split(".")})
+        parts = re.split(r"\.(?=[a-z])", token)  # "e.g" splits, "GPT-3.5" stays whole
+        words.update({token, _compact(token), *token.split("-"), *parts})
     return frozenset(values), frozenset(words)
 
 
@@ -160,29 +164,33 @@ def _name_in(name: str, words: frozenset[str]) -> bool:
 def missing(sentence: str, passage: str, header: str = "") -> Claims:
     """The claims of `sentence` that `passage` does not back (empty: grounded).
 
-    Claims are checked *together and in context*: all of them must occur in one window of
-    the passage (a sentence, or two adjacent ones) that also shares the sentence's other
-    content words, so a number or name that the passage states about something else does
-    not count ("The Vaswani model makes its state space parameters functions of the input"
-    over a Mamba passage citing "Transformer (Vaswani et al. 2017)"). Names in `header`
-    (the paper's title and the label the reader saw) are free. A Korean or Chinese sentence
-    over an English passage shares no words but its claims, so there the claims suffice."""
+    Names must occur in the passage or in `header` (the paper's title and the label the
+    reader saw). Numbers are checked *together and in context*: all of them must occur in
+    one window of the passage (a sentence, or two adjacent ones) that also shares the
+    sentence's other content words, so a number the passage states about something else
+    does not count ("chunks of 32 tokens" over a page where 32 is a batch size). A Korean
+    or Chinese sentence over an English passage shares no words but its claims, so there
+    the numbers together suffice."""
     want = claims(sentence)
-    _, free = _passage_facts(header)
-    want = Claims(want.numbers, frozenset(n for n in want.names if not _name_in(n, free)))
+    free_values, free = _passage_facts(header)
+    want = Claims(frozenset(n for n in want.numbers if n not in free_values),
+                  frozenset(n for n in want.names if not _name_in(n, free)))
     if not want:
         return want
+    values, words = _passage_facts(passage)
+    names = frozenset(n for n in want.names if not _name_in(n, words))
+    if not want.numbers:
+        return Claims(frozenset(), names)
     context = _content(sentence, want)
-    best = want
+    best = want.numbers
     for window in _windows(passage):
-        values, words = _passage_facts(window)
-        left = Claims(frozenset(n for n in want.numbers if n not in values),
-                      frozenset(n for n in want.names if not _name_in(n, words)))
+        values, _ = _passage_facts(window)
+        left = frozenset(n for n in want.numbers if n not in values)
         if not left and _shares_context(context, window):
-            return left
-        if len(left.numbers) + len(left.names) < len(best.numbers) + len(best.names):
+            return Claims(left, names)
+        if len(left) < len(best):
             best = left
-    return best if best else want
+    return Claims(best or want.numbers, names)
 
 
 def grounded(sentence: str, passage: str, header: str = "") -> bool:

@@ -75,6 +75,8 @@ class Grounder:
     def _one(self, s: CheckedSentence, by_n: dict[int, Passage],
              shown: list[CheckedSentence]) -> CheckedSentence | None:
         cited = [by_n[n] for n in s.cited]
+        if not cited:
+            return None
         text, head = "\n".join(p.text for p in cited), " ".join(header(p) for p in cited)
         if grounded(s.text, text, head):
             return s if self._means(s.text, cited, head) else None

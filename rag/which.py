@@ -23,16 +23,17 @@ from rag.context import Passage
 from rag.prompts import NOTE_LABEL, source_label
 
 _THING = {
-    "en": r"(?:paper|model|method|technique|architecture|approach|work|study|mechanism|"
+    "en": r"(?:paper|model|method|technique|architecture|approach|work|study|mechanism|algorithm|"
           r"objective|framework|system|network|encoder)s?",
     "ko": r"(?:논문|모델|방법|방식|기법|연구|아키텍처|구조|메커니즘|프레임워크|시스템|네트워크)",
     "zh": r"(?:论文|模型|方法|技术|机制|架构|研究|框架|系统|网络|工作)",
 }
 _WHICH = {
-    "en": re.compile(rf"\b(?:which|what)\s+(?:[\w-]+\s+){{0,2}}?{_THING['en']}\b|"
+    "en": re.compile(rf"\b(?:which|what)\s+(?:(?!(?:does|do|did|is|are|was|were|the|a|an)\b)"
+                     rf"[\w-]+\s+){{0,2}}?{_THING['en']}\b|"
                      r"\bwhat(?:'s| is| was) (?:the )?name\b|\bwhat (?:is|was|are) .+ called\b",
                      re.I),
-    "ko": re.compile(rf"(?:어떤|어느|무슨)\s*(?:\S+\s+)?{_THING['ko']}|이름|뭐라고 (?:부르|하)"),
+    "ko": re.compile(rf"(?:어떤|어느|무슨)\s*{_THING['ko']}|이름|뭐라고 (?:부르|하)"),
     "zh": re.compile(rf"(?:哪(?:个|篇|种|一个|一篇|一种)?|什么){_THING['zh']}|叫什么|名称|名字"),
 }
 NAMED_AS = {"en": "This is {name} ({ident}).", "ko": "해당 논문: {name} ({ident}).",
@@ -59,7 +60,7 @@ def name_sentence(passage: Passage, lang: str) -> CheckedSentence | None:
 def with_name(shown: list[CheckedSentence], passages: list[Passage], lang: str
               ) -> list[CheckedSentence]:
     """The answer's sentences and, after them, the name of the paper the first one cites."""
-    if not shown:
+    if not shown or not shown[0].cited:
         return shown
     by_n = {p.n: p for p in passages}
     named = name_sentence(by_n[shown[0].cited[0]], lang)
