@@ -201,20 +201,18 @@ def grounded(sentence: str, passage: str, header: str = "") -> bool:
 
 def anchored(sentence: str, passage: str, header: str = "") -> bool:
     """Whether the sentence is tied to the passage by more than its meaning: a number or a
-    name (beyond the paper's own, in `header`) that the passage holds, or English terms of
-    the passage (half of at least two of the sentence's Latin words, "cross-layer parameter
-    sharing" in a Korean sentence)."""
+    name ("ALBERT는 …" over an ALBERT passage: the paper's own name counts), or English terms
+    of the passage (half of at least two of its Latin words, "cross-layer parameter
+    sharing" in a Korean sentence). "결과적으로, 된장찌개를 …" is tied by nothing."""
     from index.lexical import tokenize
 
     want = claims(sentence)
-    _, free = _passage_facts(header)
-    if want.numbers or any(not _name_in(n, free) for n in want.names):
+    if want.numbers or want.names:
         return True
     words = {t for t in tokenize(sentence, "en") if t.isascii() and t.isalpha()}
-    words -= {w for w in words if _name_in(w, free)}
     if len(words) < 2:
         return False
-    return len(words & set(tokenize(passage, "en"))) >= 0.5 * len(words)
+    return len(words & set(tokenize(f"{header}\n{passage}", "en"))) >= 0.5 * len(words)
 
 
 MIN_CONTEXT = 0.25  # share of the sentence's other content words its window must contain

@@ -63,10 +63,10 @@ class ScriptedChat(BaseChatModel):
     def reply_to(self, messages: list[BaseMessage]) -> str:
         prompt = str(messages[-1].content)
         self.calls.append(prompt)
-        system = str(messages[0].content)
-        if system.startswith("You translate text into"):
-            tag = next((t for name, t in TRANSLATED.items() if f"into {name}" in system), "")
-            return tag + prompt
+        if prompt.startswith("Translate this text into"):
+            ask, text = prompt.split("\n\n", 1)
+            tag = next((t for name, t in TRANSLATED.items() if f"into {name}" in ask), "")
+            return tag + text
         if "Follow-up question:" in prompt:
             asked = prompt.split("Follow-up question:")[1].split("\n")[0].strip()
             return self.rewrites.get(asked, asked)
