@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.lang import detect_lang, written_in
-from rag.cite import CheckedSentence, Citation, header, quote_candidates
+from rag.cite import MARKER, CheckedSentence, Citation, header, quote_candidates
 from rag.context import Passage
 from rag.ground import anchored, claims, grounded, missing, numbers
 
@@ -119,7 +119,7 @@ class Grounder:
             return None  # the answer already shows what this passage says
         text = quote
         if not _reads_as(quote, self.lang):
-            text = self.translate(quote, self.lang).strip()
+            text = MARKER.sub("", self.translate(quote, self.lang)).strip()
             if not written_in(text, self.lang) or not grounded(text, quote, header(passage)):
                 log.info("translation of the quote not shown (%s): %s", self.lang, text)
                 return None
@@ -141,6 +141,6 @@ def translated(c: Citation, lang: str, translate: Translate) -> Citation:
     translation that changes the quote's numbers or names is not shown."""
     if c.translation or _reads_as(c.quote, lang):
         return c
-    out = translate(c.quote, lang).strip()
+    out = MARKER.sub("", translate(c.quote, lang)).strip()  # a quote has no markers
     ok = written_in(out, lang) and grounded(out, c.quote, c.title)
     return dataclasses.replace(c, translation=out) if ok else c
