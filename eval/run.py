@@ -26,6 +26,7 @@ from langchain_core.language_models import BaseChatModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from common.lang import detect_lang
 from eval.gold import GoldQuestion, load_gold
 from eval.metrics import (
     fact_present,
@@ -36,7 +37,6 @@ from eval.metrics import (
     reciprocal_rank,
 )
 from eval.systems import System, make_systems
-from ingest.lang import detect_lang
 from ingest.settings import Settings
 from rag.answer import Answer
 from rag.cite import header

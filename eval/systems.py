@@ -35,10 +35,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from common.lang import detect_lang
 from index.build import embed_text
 from index.embed import Embedder, LangChainEmbeddings
 from index.store import StoredIndex
-from ingest.lang import detect_lang
 from ingest.pdf import ParseError, load_document
 from ingest.settings import Settings
 from ingest.types import Paper

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import bm25s
 
-from ingest.sentences import kiwi
+from common.sentences import kiwi
 from ingest.types import Lang
 
 LEXICAL_VERSION = "lex-v2"

@@ -6,38 +6,17 @@ split across a chunk border is still whole in one chunk. A sentence longer than 
 (a table row, a reference list without periods) is cut at white space (or between
 characters for Chinese/Korean runs).
 
-Token counts are an estimate of the multilingual-e5 (XLM-R sentencepiece) tokenizer that
-stays on the high side, so a chunk never overflows the embedder's 512-token window.
+Token counts are `common.tokens.approx_tokens`, an estimate on the high side, so a chunk
+never overflows the embedder's 512-token window.
 """
 
 from __future__ import annotations
 
-import re
-
-from ingest.sentences import Span, split_sentences
+from common.sentences import Span, split_sentences
+from common.tokens import approx_tokens
 from ingest.types import Chunk, Document
 
 CHUNKER_VERSION = "sent-v1"
-
-_PIECE = re.compile(r"[A-Za-z]+|\d+|[\uac00-\ud7a3]|[\u4e00-\u9fff\u3400-\u4dbf]|[^\sA-Za-z\d]")
-
-
-def approx_tokens(text: str) -> int:
-    """Estimate XLM-R tokens: ~1 per 4 Latin letters, 1 per 2 digits, 1 per CJK char.
-
-    >>> approx_tokens("parameter sharing")
-    5
-    """
-    n = 0
-    for m in _PIECE.finditer(text):
-        piece = m.group()
-        if piece.isascii() and piece.isalpha():
-            n += 1 + len(piece) // 5
-        elif piece.isdigit():
-            n += 1 + len(piece) // 3
-        else:
-            n += 1
-    return n
 
 
 def chunk_document(doc: Document, max_tokens: int = 300) -> list[Chunk]:

@@ -27,8 +27,8 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import DecodedStreamObject, NameObject
 
+from common.lang import detect_lang
 from ingest.clean import HeaderFooterFilter, Vocabulary, clean_page_lines, normalize_chars
-from ingest.lang import detect_lang
 from ingest.layout import reading_order_text
 from ingest.types import PAGE_SEPARATOR, Document, Page, Paper
 

@@ -9,9 +9,8 @@ document, with its page span and character offsets, so `doc.text[c.char_start:c.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Lang = Literal["ko", "zh", "en"]
+from common.lang import Lang
 
 PAGE_SEPARATOR = "\n\n"
 

@@ -21,8 +21,8 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
+from common.lang import detect_lang, is_foreign, written_in
 from index.embed import Embedder
-from ingest.lang import detect_lang, is_foreign, written_in
 from ingest.settings import Settings
 from rag.cite import Answer
 from rag.compare import (

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.lang import detect_lang
+from common.sentences import split_sentences
 from index.lexical import tokenize
-from ingest.lang import detect_lang
-from ingest.sentences import split_sentences
 from rag.context import Passage
 from rag.prompts import source_label
 

@@ -107,7 +107,7 @@ def ingest(settings: Settings, sources: tuple[str, ...], rebuild: bool, offline:
 @click.pass_obj
 def search(settings: Settings, query: str, k: int, as_json: bool) -> None:
     """Show the passages the hybrid retriever ranks highest for QUERY (no LLM)."""
-    from ingest.lang import detect_lang
+    from common.lang import detect_lang
     from rag.retrieve import Retriever
 
     query = _check_question(query)

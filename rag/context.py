@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from common.tokens import approx_tokens
 from index.store import StoredIndex
-from ingest.chunk import approx_tokens
 from ingest.types import Chunk
 from rag.retrieve import Hit
 

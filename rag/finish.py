@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ingest.lang import written_in
+from common.lang import written_in
 from rag.cite import (
     MARKER,
     Answer,
@@ -48,7 +48,7 @@ ABSTAIN_CUES = re.compile(
 def says_no(text: str) -> bool:
     """Whether the reader said the sources do not answer (and said nothing else: "X is Y [1].
     The rest is not mentioned." keeps its answer)."""
-    from ingest.lang import detect_lang
+    from common.lang import detect_lang
 
     pieces = [s for s, _ in cited_pieces(text, detect_lang(text))] or [text]
     return all(ABSTAIN_CUES.search(s) or any(a in s for a in ABSTAIN.values()) for s in pieces)
@@ -56,7 +56,7 @@ def says_no(text: str) -> bool:
 
 def without_no(text: str) -> str:
     """The draft without the sentences that say the sources do not answer."""
-    from ingest.lang import detect_lang
+    from common.lang import detect_lang
 
     return " ".join(s for s, _ in cited_pieces(text, detect_lang(text))
                     if not (ABSTAIN_CUES.search(s) or any(a in s for a in ABSTAIN.values())))

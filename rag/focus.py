@@ -27,11 +27,11 @@ import re
 
 import numpy as np
 
+from common.lang import detect_lang
+from common.sentences import split_sentences
+from common.tokens import approx_tokens
 from index.embed import Embedder
 from index.lexical import tokenize
-from ingest.chunk import approx_tokens
-from ingest.lang import detect_lang
-from ingest.sentences import split_sentences
 from rag.context import Passage
 
 KEY_BONUS = 0.08  # per question name/number found in the sentence

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from ingest.lang import detect_lang
+from common.lang import detect_lang
 from rag.prompts import LANG_NAMES
 
 log = logging.getLogger(__name__)

@@ -244,8 +244,8 @@ def detect_script(text: str) -> str:
 @lru_cache(maxsize=256)
 def _windows(passage: str) -> tuple[str, ...]:
     """The passage's sentences and each pair of neighbours (a fact may span two)."""
-    from ingest.lang import detect_lang
-    from ingest.sentences import split_sentences
+    from common.lang import detect_lang
+    from common.sentences import split_sentences
 
     sents = [piece.strip() for a, b in split_sentences(passage, detect_lang(passage))
              for piece in passage[a:b].split("…") if piece.strip()]
@@ -260,7 +260,7 @@ def cited_pieces(text: str, lang: str) -> list[tuple[str, list[int]]]:
     """The answer's sentences, each with the `[n]` markers that belong to it (markers that
     open a sentence, "... sharing. [1] It ...", belong to the sentence before and are moved
     to its end)."""
-    from ingest.sentences import split_sentences
+    from common.sentences import split_sentences
 
     pieces: list[tuple[str, list[int]]] = []
     for a, b in split_sentences(text, lang):

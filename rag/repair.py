@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.lang import detect_lang, written_in
+from common.lang import detect_lang, written_in
 from rag.cite import MARKER, CheckedSentence, Citation, header, quote_candidates
 from rag.context import Passage
 from rag.ground import anchored, claims, grounded, missing, numbers

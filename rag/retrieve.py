@@ -23,10 +23,10 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from common.lang import detect_lang
 from index.embed import Embedder, load_embedders
 from index.lexical import tokenize
 from index.store import StoredIndex, load_version
-from ingest.lang import detect_lang
 from ingest.settings import Settings
 from ingest.types import Chunk, Lang
 from rag.named import named_papers, paper_names

@@ -17,7 +17,7 @@ import logging
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from ingest.lang import detect_lang, written_in
+from common.lang import detect_lang, written_in
 from rag.prompts import LANG_NAMES, translate_prompt
 
 log = logging.getLogger(__name__)

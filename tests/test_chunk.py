@@ -7,8 +7,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.chunk import approx_tokens, chunk_document
-from ingest.sentences import split_sentences
+from common.sentences import split_sentences
+from common.tokens import approx_tokens
+from ingest.chunk import chunk_document
 from ingest.types import Document, Paper
 
 EN = "ALBERT uses cross-layer parameter sharing (Lan et al., 2020). It reaches 89.4 on GLUE. "

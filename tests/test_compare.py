@@ -38,7 +38,7 @@ def test_second_side_markers_follow_the_first_sides_passages():
 
 
 def test_sides_joined_in_chinese_stay_separate_sentences():
-    from ingest.sentences import split_sentences
+    from common.sentences import split_sentences
 
     text = join_sides(["ALBERT的核心思想是减少参数.", "ELECTRA使用替换词元检测 [2]。"], "zh")
     assert [text[a:b] for a, b in split_sentences(text, "zh")] == [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.tokens import approx_tokens
 from index.embed import load_embedder
-from ingest.chunk import approx_tokens
 from rag.context import Passage
 from rag.focus import GAP, focus
 from rag.prompts import EXAMPLES, format_sources, prompt_inputs, reader_prompt, source_label

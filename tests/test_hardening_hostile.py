@@ -12,8 +12,8 @@ import re
 
 import pytest
 
+from common.lang import detect_lang
 from index.build import ingest_sources
-from ingest.lang import detect_lang
 from ingest.sources import resolve_sources
 from rag.answer import Assistant
 from rag.llm import ensure_default_model, find_model_parts

@@ -1,4 +1,4 @@
-"""Ingest stage: split text into sentences, as (start, end) character spans.
+"""Split text into sentences, as (start, end) character spans.
 
 Spans point into the text they came from (kiwipiepy-style offsets), so nothing is copied or
 lost: the text between two spans is only white space. Rules per language:
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.types import Lang
+from common.lang import Lang
 
 Span = tuple[int, int]
 

@@ -1,15 +1,17 @@
-"""Ingest stage: detect a text's language from its script (Hangul -> ko, Han -> zh, else en).
+"""Detect a text's language from its script (Hangul -> ko, Han -> zh, else en).
 
 Questions and notes in this corpus are Korean, Chinese or English, and the scripts tell them
 apart without a model: any real share of Hangul means Korean (Korean text often carries Han
 characters and Latin terms), Han without Hangul means Chinese, anything else English.
+Used when a document is read (ingest) and when a question is asked (rag).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from ingest.types import Lang
+Lang = Literal["ko", "zh", "en"]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
