@@ -1,4 +1,4 @@
-"""The web UI (app.py) over a real small index, with a scripted chat model.
+"""The web UI (shell/web.py) over a real small index, with a scripted chat model.
 
 Retrieval, citation checks and the Gradio server are real (HTTP on 127.0.0.1); only the
 model's replies are scripted. Covers: the chat shows the sources being read and a token
@@ -96,9 +96,9 @@ def free_port() -> int:
 
 def start_server(settings, llm: BaseChatModel):
     """Launch the UI on a free loopback port; returns (blocks, url)."""
-    from app import build_app, launch
     from rag.answer import Assistant
     from rag.retrieve import Retriever
+    from shell.web import build_app, launch
 
     assistant = Assistant(settings, Retriever(settings), llm)
     blocks = build_app(settings, assistant, model_label="scripted test model")
@@ -158,9 +158,9 @@ def test_empty_question_is_refused_without_an_answer(server):
 def test_chat_shows_sources_and_progress_never_the_draft(home):
     """While the model drafts, the chat shows what is read and a token count; the draft
     (here with a made-up sentence the checks remove) never reaches the chat."""
-    from app import Live, SeedUI
     from rag.answer import Assistant
     from rag.retrieve import Retriever
+    from shell.web import Live, SeedUI
 
     draft = ("DistilBERT combines a distillation loss, a masked language modeling loss and a "
              "cosine embedding loss [1]. It was trained on Mars with 4096 GPUs [1].")
@@ -224,7 +224,7 @@ def current(settings) -> str:
 
 
 def test_bad_uploads_change_nothing(home, tmp_path):
-    from app import Live, add_to_index
+    from shell.web import Live, add_to_index
 
     live = Live(home, None)
     before = current(home)
@@ -244,7 +244,7 @@ def test_bad_uploads_change_nothing(home, tmp_path):
 
 
 def test_good_note_is_added_and_searchable(home, tmp_path):
-    from app import Live, add_to_index
+    from shell.web import Live, add_to_index
 
     live = Live(home, None)
     before, docs = current(home), set(live.assistant.retriever.index.meta.docs)
@@ -271,20 +271,20 @@ def test_upload_through_the_server_reports_progress_and_refuses_bad_files(server
 def test_server_binds_loopback_and_limits_upload_size(server):
     import requests
 
-    import app
+    from shell import web
 
-    assert server.startswith("http://127.0.0.1:") and app.HOST == "127.0.0.1"
-    big = b"%PDF-1.4\n" + b"0" * ((app.MAX_UPLOAD_MB << 20) + 1)
+    assert server.startswith("http://127.0.0.1:") and web.HOST == "127.0.0.1"
+    big = b"%PDF-1.4\n" + b"0" * ((web.MAX_UPLOAD_MB << 20) + 1)
     r = requests.post(server.rstrip("/") + "/gradio_api/upload",
                       files={"files": ("big.pdf", big, "application/pdf")}, timeout=60)
     assert r.status_code in (400, 413), r.text[:200]
-    assert set(app.UPLOAD_TYPES) == {".pdf", ".md", ".txt"}
+    assert set(web.UPLOAD_TYPES) == {".pdf", ".md", ".txt"}
 
 
 def test_the_ui_warms_the_model_up_in_the_background(home):
     """`rag serve` processes the prompt's fixed prefix at start, not on the first question."""
-    from app import Live
     from rag.answer import Assistant
+    from shell.web import Live
     llm = ScriptedChat()
     llm.calls.clear()
     live = Live(home, Assistant(home, llm=llm), warm=True)

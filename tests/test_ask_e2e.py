@@ -11,7 +11,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from rag.cli import main
+from shell.cli import main
 
 pytestmark = pytest.mark.slow
 

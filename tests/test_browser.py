@@ -80,7 +80,7 @@ def check_page(page, answer: str, partials: list[str], shot: Path) -> None:
 
 def test_first_screen_says_what_it_is(small_index, page):
     from index.store import read_meta
-    from rag import ui_text
+    from shell import ui_text
 
     blocks, url = start_server(small_index, ScriptedChat())
     try:
@@ -135,7 +135,7 @@ def test_korean_question_with_the_real_default_model(small_index, page, tmp_path
         pytest.skip(str(e))
     settings = small_index.model_copy(update={"llm_gguf": gguf})
     assistant = Assistant(settings, Retriever(settings), chat_model(settings))
-    from app import build_app, launch
+    from shell.web import build_app, launch
     from tests.test_app import free_port
 
     blocks = build_app(settings, assistant)

@@ -22,9 +22,9 @@ from eval.gold import GoldQuestion, load_gold
 from eval.report import write_report
 from eval.run import METRICS, run_one, run_systems, score
 from eval.systems import NaiveSystem, PlainBM25, make_systems, naive_store, parse_systems
-from rag.cli import main
 from rag.prompts import ABSTAIN
 from rag.retrieve import Retriever
+from shell.cli import main
 
 A, B, C = "1909.11942", "1910.01108", "2003.10555"
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import tests.test_fetch as fetch_tests
 from index.store import load_version
-from rag.cli import main
+from shell.cli import main
 from tests.conftest import PDFS, VECTOR_CACHE
 from tests.hardening_kit import (
     fake_paper,

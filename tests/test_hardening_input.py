@@ -20,7 +20,7 @@ from pypdf import PdfReader, PdfWriter
 
 from index.store import load_version
 from ingest.sources import NO_IDS
-from rag.cli import main
+from shell.cli import main
 from tests.conftest import PDFS, VECTOR_CACHE
 from tests.hardening_kit import (
     RAG,

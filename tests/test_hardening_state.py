@@ -19,7 +19,7 @@ from index.lexical import LEXICAL_VERSION
 from index.store import current_version, load_version
 from ingest.chunk import CHUNKER_VERSION
 from ingest.settings import Settings
-from rag.cli import main
+from shell.cli import main
 from tests.conftest import PDFS, VECTOR_CACHE
 from tests.hardening_kit import fake_llm, index_state, rag_env
 

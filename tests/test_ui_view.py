@@ -1,4 +1,4 @@
-"""The web UI's view (rag/ui_view.py): the first screen and an answer's HTML.
+"""The web UI's view (shell/ui_view.py): the first screen and an answer's HTML.
 
 The first screen is checked in the Blocks config the browser receives (over a real small
 index): title, what Seed does, corpus, model and example questions in Korean, Chinese and
@@ -39,9 +39,9 @@ def test_first_screen_says_what_it_is(small_index):
     browser language."""
     from types import SimpleNamespace
 
-    from app import SeedUI, build_app
     from index.store import read_meta
-    from rag import ui_text
+    from shell import ui_text
+    from shell.web import SeedUI, build_app
 
     blocks = build_app(small_index, SimpleNamespace(), model_label="scripted test model")
     config = blocks.config
@@ -75,8 +75,8 @@ def test_answer_card_shows_quote_translation_and_links():
     from rag.cite import Citation
     from rag.context import Passage
     from rag.prompts import ABSTAIN
-    from rag.ui_text import pick_lang
-    from rag.ui_view import render_answer
+    from shell.ui_text import pick_lang
+    from shell.ui_view import render_answer
 
     p = Passage(1, "1909.11942", "ALBERT", "https://arxiv.org/abs/1909.11942", 3, 4,
                 "Intro. ALBERT shares parameters across layers. More text.", (0,), 1.0)

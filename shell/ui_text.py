@@ -1,4 +1,4 @@
-"""UI stage: the web UI's strings in Korean, Chinese and English (HTML: rag/ui_view.py).
+"""UI stage: the web UI's strings in Korean, Chinese and English (HTML: shell/ui_view.py).
 
 Static labels go to Gradio's `gr.I18n` (the browser picks the language); text made per
 request (the first screen's intro, progress, answers, corpus summary, upload messages)

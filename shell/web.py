@@ -11,7 +11,7 @@ question's language with source cards (title, arXiv id, pages, highlighted quote
 translation, links). The side panel holds the retrieval depth, a "show passages" toggle and
 adds a PDF, note or arXiv id to the index. Follow-ups are made standalone by
 `rag.followup.rewrite_question` before retrieval. No retrieval or prompt logic lives here;
-the layout and the HTML are in rag/ui_view.py.
+the layout and the HTML are in shell/ui_view.py.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from index.build import IngestBusyError, ingest_sources
 from index.store import read_meta
 from ingest.settings import Settings
 from ingest.sources import resolve_sources
-from rag import ui_text as ui
-from rag import ui_view as view
 from rag.answer import Answer, Assistant, Plan
-from rag.cli import MAX_QUESTION_CHARS
 from rag.followup import rewrite_question
 from rag.retrieve import Retriever
+from shell import ui_text as ui
+from shell import ui_view as view
+from shell.question import MAX_QUESTION_CHARS, QuestionError, normalize_question
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,11 @@ class SeedUI:
                 request: gr.Request) -> Iterator[tuple[str, list, list]]:
         """Show the sources being read and the draft's progress, then the checked answer
         with source cards."""
-        lang, question = lang_of(request), " ".join((message or "").split())
-        if not question or len(question) > MAX_QUESTION_CHARS:
-            gr.Warning(ui.t(lang, "empty") if not question else
-                       ui.t(lang, "too_long", n=len(question), max=MAX_QUESTION_CHARS))
+        lang = lang_of(request)
+        try:
+            question = normalize_question(message or "")
+        except QuestionError as e:
+            gr.Warning(ui.t(lang, e.kind, n=e.length, max=MAX_QUESTION_CHARS))
             yield message, chat, turns
             return
         chat = [*chat, {"role": "user", "content": question},
@@ -277,16 +278,3 @@ def launch(app: gr.Blocks, host: str = HOST, port: int = PORT, **kw: object):
     return app.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb",
                       i18n=view.I18N, css=ui.CSS, ssr_mode=False, footer_links=["api", "settings"],
                       run_history=False, **kw)
-
-
-def main() -> None:
-    """`python app.py [--host H] [--port P]`: the same as `rag serve`."""
-    import sys
-
-    from rag.cli import main as cli
-
-    cli(["serve", *sys.argv[1:]], prog_name="app.py")
-
-
-if __name__ == "__main__":
-    main()

