@@ -34,7 +34,7 @@ from eval.gold import GoldQuestion, load_gold
 from eval.metrics import fact_present, percentile
 from ingest.settings import REPO_ROOT, Settings
 from rag.answer import Assistant, Plan
-from rag.llm import ensure_default_model
+from rag.model_files import ensure_default_model
 from rag.prompts import reader_prompt
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from llama_cpp import Llama
 
 from ingest.settings import Settings
-from rag.llm import ensure_default_model
+from rag.model_files import ensure_default_model
 
 TEXT = (
     "Retrieval-augmented generation grounds a language model's answer in passages retrieved "

@@ -37,7 +37,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from llama_cpp import Llama
 
-from rag.llm import LLMError, ModelNotReadyError, one_line
+from rag.llm_errors import LLMError, ModelNotReadyError, one_line
 
 log = logging.getLogger(__name__)
 

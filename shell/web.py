@@ -262,7 +262,7 @@ def describe_model(settings: Settings) -> str:
         return f"{settings.llm_model} @ {settings.llm_base_url}"
     if settings.llm_gguf:
         return f"{Path(settings.llm_gguf).name} (llama.cpp)"
-    from rag.llm import DEFAULT_MODEL_NAME
+    from rag.model_files import DEFAULT_MODEL_NAME
 
     return f"{DEFAULT_MODEL_NAME} (llama.cpp)"
 

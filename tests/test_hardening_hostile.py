@@ -16,7 +16,7 @@ from common.lang import detect_lang
 from index.build import ingest_sources
 from ingest.sources import resolve_sources
 from rag.answer import Assistant
-from rag.llm import ensure_default_model, find_model_parts
+from rag.model_files import ensure_default_model, find_model_parts
 from tests.conftest import PDFS, small_settings
 from tests.hardening_kit import copy_paper, text_pdf, wrap
 
