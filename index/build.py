@@ -104,6 +104,10 @@ def ingest_sources(
     lock_timeout_s: float = 0,
 ) -> BuildReport:
     """Add `sources` to the index (replacing changed documents); see the module docstring."""
+    if settings.uses_postgres:
+        from index.pgwrite import ingest_pg
+
+        return ingest_pg(sources, settings, reporter or NullReporter(), rebuild)
     root = settings.index_dir
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -203,6 +207,10 @@ def _parse_changed(
             by_sha[sha] = src.paper.doc_id
             todo.append((src, sha))
     fresh: dict[str, list[Chunk]] = {}
+    if settings.cluster and todo:  # one Dask task per document (index/cluster.py)
+        from index.cluster import parse_on_cluster
+
+        todo, fresh = [], parse_on_cluster(todo, docs_meta, report, settings, reporter)
     reporter.start("parse", len(todo), "docs")
     for src, sha in todo:
         chunks = _parse_one(src, sha, docs_meta, report, settings)

@@ -59,7 +59,9 @@ def _as_user() -> list[str]:
 
 
 class PgServer:
-    """initdb (once) + pg_ctl start on 127.0.0.1; `stop()` or leaving the `with` stops it."""
+    """initdb (once) + pg_ctl start on 127.0.0.1; `stop()` or leaving the `with` stops it.
+    As root, `root` is handed to the postgres user, who must be able to reach it (a folder
+    under /tmp, not under root's private temp folders)."""
 
     def __init__(self, root: Path, port: int | None = None, settings: dict | None = None):
         self.root = Path(root)
@@ -82,6 +84,10 @@ class PgServer:
             tail = " ".join((done.stderr or done.stdout).split())[-300:]
             raise PgServerError(f"{args[0]} failed ({done.returncode}): {tail}")
         return done.stdout
+
+    def check_binaries(self) -> str:
+        """`postgres --version` as the server's user: whether the binaries run here at all."""
+        return self._run("postgres", "--version", timeout=30).strip()
 
     def start(self) -> PgServer:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -110,7 +111,8 @@ class PgChunks:
         return sum(int(m.get("chunks", 0)) for m in self.owner.meta.docs.values())
 
     def __iter__(self) -> Iterator[Chunk]:
-        with self.owner.conn.cursor(name="seed_all_chunks") as cur:
+        name = f"seed_all_{uuid.uuid4().hex[:8]}"
+        with self.owner.conn.cursor(name=name, withhold=True) as cur:
             cur.execute("SELECT chunk FROM seed_chunks ORDER BY row_id")
             for (value,) in cur:
                 yield _chunk(value)

@@ -30,6 +30,7 @@ import numpy as np
 
 from index.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.chunk import CHUNKER_VERSION
+from ingest.settings import Settings
 from ingest.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,16 @@ class StoredIndex:
 
     def __post_init__(self) -> None:
         self._row = {(c.doc_id, c.seq): i for i, c in enumerate(self.chunks)}
+        self._doc_rows: dict[str, list[int]] = {}
+        for row, c in enumerate(self.chunks):
+            self._doc_rows.setdefault(c.doc_id, []).append(row)
 
     def row_of(self, doc_id: str, seq: int) -> int | None:
         return self._row.get((doc_id, seq))
+
+    def doc_rows(self, doc_id: str) -> list[int]:
+        """The rows of one document's chunks, in order."""
+        return self._doc_rows.get(doc_id, [])
 
     def dense_search(self, leg: int, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         index = self.dense[leg]
@@ -226,3 +234,28 @@ def load_version(root: Path) -> StoredIndex:
     chunks = [Chunk(**json.loads(line)) for line in lines if line]
     dense = [faiss.read_index(str(folder / f"dense-{i}.faiss")) for i in range(len(meta.embedders))]
     return StoredIndex(meta, chunks, dense, LexicalIndex.load(folder / "bm25"), folder.name)
+
+
+def open_index(settings: Settings) -> StoredIndex:
+    """The index the settings name: the embedded one under RAG_HOME, or the PostgreSQL store
+    of RAG_STORE (`index.pgstore.PgIndex`, the same reader interface)."""
+    if settings.uses_postgres:
+        from index.pgstore import open_pg_index
+
+        return open_pg_index(settings.store, settings.pg_ef_search)  # type: ignore[return-value]
+    return load_version(settings.index_dir)
+
+
+def index_meta(settings: Settings) -> Meta | None:
+    """The live index's meta (documents included), or None when nothing was built yet."""
+    if not settings.uses_postgres:
+        return read_meta(settings.index_dir)
+    from index.pgstore import connect, load_state
+
+    conn = connect(settings.store)
+    try:
+        return load_state(conn)[0]
+    except IndexMissingError:
+        return None
+    finally:
+        conn.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,32 @@ class Settings(BaseSettings):
     # lost most Chinese answers in translation (false abstention 0.0 -> 0.8).
     read_in_english: bool = False
     llm_timeout_s: float = 120.0
+    # An OpenAI-compatible server answers 429/503 when its slots are full: retried this many
+    # times with exponential backoff (honouring Retry-After) before the error is shown.
+    llm_retries: int = 4
+    # Requests this process sends to the LLM at once: match the server's slots (llama.cpp
+    # `-np`, vLLM `--max-num-seqs`); the built-in model takes one at a time.
+    llm_slots: int = 1
+    ui_concurrency: int = 4  # questions the UI handles at once (Gradio queue workers)
+
+    # Scale-out (issue 14). Where chunks, vectors and BM25 weights live: "embedded" (FAISS +
+    # BM25 files under RAG_HOME) or a PostgreSQL URL with pgvector (index/pgstore.py).
+    store: str = "embedded"
+    pg_ef_search: int = 128  # HNSW candidate list per query (top-10 agreement >= 0.99 at 128)
+    # Fan parse -> chunk -> embed out over a Dask cluster: "tcp://scheduler:8786", or
+    # "local" (a LocalCluster of this machine's cores); unset: in-process.
+    cluster: str | None = None
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, v: str) -> str:
+        if v != "embedded" and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"RAG_STORE must be 'embedded' or a postgresql:// URL, not {v!r}")
+        return v
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.store != "embedded"
 
     @property
     def index_dir(self) -> Path:

@@ -26,7 +26,7 @@ from pydantic import ConfigDict
 from common.lang import detect_lang
 from index.embed import Embedder, load_embedders
 from index.lexical import tokenize
-from index.store import StoredIndex, load_version
+from index.store import StoredIndex, open_index
 from ingest.settings import Settings
 from ingest.types import Chunk, Lang
 from rag.named import named_papers, paper_names
@@ -110,14 +110,11 @@ class Retriever:
         embedders: list[Embedder] | None = None,
     ) -> None:
         self.settings = settings
-        self.index = index or load_version(settings.index_dir)
+        self.index = index or open_index(settings)
         self.embedders = embedders or load_embedders(settings.embedder, _query_runtime(settings))
         self.index.meta.check_embedders([e.id for e in self.embedders])
         self._qcache: dict[tuple[int, str], np.ndarray] = {}
         self.names = paper_names({d: m.get("title", "") for d, m in self.index.meta.docs.items()})
-        self._doc_rows: dict[str, list[int]] = {}
-        for row, c in enumerate(self.index.chunks):
-            self._doc_rows.setdefault(c.doc_id, []).append(row)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -159,7 +156,7 @@ class Retriever:
         """The named papers' chunks, each paper's ranked by summed dense cosine, interleaved."""
         per_doc = []
         for doc_id in doc_ids:
-            rows = np.asarray(self._doc_rows.get(doc_id, []), dtype=np.int64)
+            rows = np.asarray(self.index.doc_rows(doc_id), dtype=np.int64)
             if not len(rows):
                 continue
             score = np.zeros(len(rows), dtype=np.float32)

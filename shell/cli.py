@@ -21,10 +21,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from index.build import IngestBusyError
     from index.embed import EmbedderError
     from index.store import StoreError
-    from ingest.readinglist import ReadingListError
     from rag.llm import LLMError, ModelNotReadyError
 
-    return (IngestBusyError, EmbedderError, StoreError, ReadingListError, LLMError,
+    return (IngestBusyError, EmbedderError, StoreError, LLMError,
             ModelNotReadyError, OSError)
 
 
@@ -210,9 +209,9 @@ def answer_json(answer) -> dict:
 
 def _ensure_index(settings: Settings) -> None:
     """Build the default index when there is none yet (first use)."""
-    from index.store import current_version
+    from index.store import index_meta
 
-    if current_version(settings.index_dir) is not None:
+    if index_meta(settings) is not None:  # the embedded index or RAG_STORE's
         return
     from index.build import ingest_sources
     from ingest.sources import resolve_sources
