@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seed setup: a project-local virtualenv (.venv) with everything the product and its tests need.
-#   ./setup.sh              # idempotent; ~15 min on a fresh 2-core machine (llama.cpp builds)
+#   ./setup.sh              # idempotent; ~6 min on a fresh 2-core machine (llama.cpp builds)
 # Then: .venv/bin/rag ask "ALBERT와 ELECTRA 차이?"   (builds the index on first use)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,11 +19,44 @@ $PIP install -q --upgrade pip wheel
 say "installing torch==2.13.0 (CPU)"
 $PIP install -q "torch==2.13.0"
 
-# llama-cpp-python compiles llama.cpp (~10 min on 2 cores); pip caches the built wheel.
-# GGML_NATIVE=OFF keeps the wheel portable across the machines that share the cache.
-if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-  say "building llama-cpp-python (about 10 minutes the first time)"
-  CMAKE_ARGS="-DGGML_NATIVE=OFF" $PIP install -q "llama-cpp-python==0.3.36"
+# llama-cpp-python: built for this CPU's instruction set (-march=native: AVX-512/VNNI/BF16
+# where present), once per CPU feature set. The wheel is kept under a name that carries the
+# features it needs, so a machine with other features builds its own instead of crashing on
+# ours. AMX is left out: some VMs list it in /proc/cpuinfo but the kernel grants no tile
+# state, and its first instruction faults.
+LLAMA_VERSION=0.3.36
+cpu_key() {  # the instruction-set features ggml's kernels use, as a short stable key
+  "$PY" - <<'PYEOF'
+import hashlib, platform, re
+want = "pni ssse3 sse4_2 avx avx2 fma f16c bmi2 avx512f avx512bw avx512vl avx512dq avx512cd avx512vbmi avx512_vnni avx512_bf16 avx_vnni".split()
+try:
+    text = open("/proc/cpuinfo").read()
+except OSError:
+    text = ""
+m = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.M)
+have = sorted(set(m.group(1).split()) & set(want)) if m else []
+print(platform.machine() + "-" + hashlib.sha1(" ".join(have).encode()).hexdigest()[:10], *have)
+PYEOF
+}
+build_llama() {  # $1: CMAKE_ARGS; the wheel lands in $WHEELS only when the build succeeded
+  rm -rf "$WHEELS.tmp" && mkdir -p "$WHEELS"
+  CMAKE_ARGS="$1" $PIP wheel -q --no-cache-dir --no-deps -w "$WHEELS.tmp" "llama-cpp-python==$LLAMA_VERSION" \
+    && mv "$WHEELS.tmp"/*.whl "$WHEELS"/ && rm -rf "$WHEELS.tmp"
+}
+CPU=$(cpu_key)  # "x86_64-<hash> avx avx2 ...": the key, then the features (rag checks them)
+KEY=${CPU%% *}
+WHEELS="${SEED_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seed-rag/wheels}/llama-$LLAMA_VERSION-$KEY"
+if [ "$(cat .venv/.llama-cpu 2>/dev/null)" != "$CPU" ] || ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    say "building llama-cpp-python for this CPU ($KEY; about 4 minutes on 2 cores, once)"
+    NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    [ "$(uname -m)" = x86_64 ] || NOAMX=""
+    build_llama "-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF \"-DCMAKE_C_FLAGS=$NOAMX\" \"-DCMAKE_CXX_FLAGS=$NOAMX\"" \
+      || { say "native build failed: building the portable one"; build_llama "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"; }
+  fi
+  $PIP install -q --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-*.whl
+  $PIP install -q "llama-cpp-python==$LLAMA_VERSION" --find-links "$WHEELS"  # its dependencies
+  echo "$CPU" > .venv/.llama-cpu
 fi
 
 say "installing Seed and its dependencies"

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -61,6 +64,7 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
     copy (`bench/bench_answer.py` peak RSS: 2,749 MiB with mmap, 2,158 MiB without).
     A file llama.cpp can't read raises `ModelNotReadyError`.
     """
+    check_build_cpu()
     start = time.perf_counter()
     try:
         llama = Llama(
@@ -81,6 +85,29 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
         time.perf_counter() - start,
     )
     return LoadedModel(llama, threading.Lock())
+
+
+class BuiltForOtherCPUError(ModelNotReadyError):
+    """llama.cpp in this environment uses instructions this CPU lacks (it would crash)."""
+
+
+def check_build_cpu(marker: Path | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> None:
+    """Refuse to run kernels built for another CPU. `setup.sh` builds llama.cpp with
+    `-march=native` and writes the features it was built with to `<venv>/.llama-cpu`
+    ("<key> avx avx2 avx512f ..."); a venv carried to a machine without one of them would
+    die on an illegal instruction, so this says what to do instead."""
+    marker = marker or Path(sys.prefix) / ".llama-cpu"
+    try:
+        built = set(marker.read_text().split()[1:])
+        text = cpuinfo.read_text()
+    except OSError:  # no marker: not built by setup.sh (a portable wheel), nothing to check
+        return
+    m = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.M)
+    missing = sorted(built - set(m.group(1).split())) if m else []
+    if missing:
+        raise BuiltForOtherCPUError(
+            f"llama.cpp here was built for a CPU with {', '.join(missing)}, which this one "
+            "lacks: run ./setup.sh to build it for this machine")
 
 
 class LlamaCppChat(BaseChatModel):
