@@ -16,6 +16,7 @@ can act on.
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,9 +41,12 @@ def chat_model(settings: Settings) -> BaseChatModel:
             model=settings.llm_model,
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout_s,
-            max_retries=1,
+            # the openai client backs off exponentially (honouring Retry-After) on 429, 503
+            # and other 5xx: a server whose slots are all busy says so with those
+            max_retries=settings.llm_retries,
             temperature=0,
             max_tokens=settings.llm_max_tokens,
+            slots=settings.llm_slots,
         )
     path = settings.llm_gguf or ensure_default_model(settings)
     if not Path(path).is_file():
@@ -87,6 +91,13 @@ def _translate(url: str, err: Exception) -> LLMError:
 
 
 @functools.cache
+def _slot(url: str, slots: int) -> threading.BoundedSemaphore:
+    """One semaphore per server and slot count, shared by every chat model of this process:
+    the UI's concurrent questions queue here instead of overrunning the server's slots."""
+    return threading.BoundedSemaphore(max(slots, 1))
+
+
+@functools.cache
 def _guarded_chat_openai() -> type[BaseChatModel]:
     """`ChatOpenAI` whose failures surface as `LLMError` (built lazily: the import is ~1 s).
 
@@ -97,15 +108,19 @@ def _guarded_chat_openai() -> type[BaseChatModel]:
     from langchain_openai import ChatOpenAI
 
     class GuardedChatOpenAI(ChatOpenAI):
+        slots: int = 1  # requests this process has in flight at once (RAG_LLM_SLOTS)
+
         def _generate(self, *args, **kwargs):
             try:
-                return super()._generate(*args, **kwargs)
+                with _slot(str(self.openai_api_base), self.slots):
+                    return super()._generate(*args, **kwargs)
             except openai.OpenAIError as e:
                 raise _translate(str(self.openai_api_base), e) from e
 
         def _stream(self, *args, **kwargs):
             try:
-                yield from super()._stream(*args, **kwargs)
+                with _slot(str(self.openai_api_base), self.slots):
+                    yield from super()._stream(*args, **kwargs)
             except openai.OpenAIError as e:
                 raise _translate(str(self.openai_api_base), e) from e
 

@@ -299,4 +299,4 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     _ensure_index(settings)
     click.echo(f"Seed UI: http://{host}:{port}  (Ctrl+C to stop)", err=True)
-    launch(build_app(settings), host=host, port=port)
+    launch(build_app(settings), host=host, port=port, concurrency=settings.ui_concurrency)

@@ -27,7 +27,7 @@ from pathlib import Path
 import gradio as gr
 
 from index.build import IngestBusyError, ingest_sources
-from index.store import read_meta
+from index.store import index_meta
 from ingest.settings import Settings
 from ingest.sources import resolve_sources
 from rag.answer import Answer, Assistant, Plan
@@ -40,7 +40,8 @@ from shell.question import MAX_QUESTION_CHARS, QuestionError, normalize_question
 log = logging.getLogger(__name__)
 
 HOST, PORT = "127.0.0.1", 7860
-CONCURRENCY = 4  # questions handled at once (llama.cpp itself takes them in turn)
+CONCURRENCY = 4  # default questions handled at once (RAG_UI_CONCURRENCY); the LLM's slots
+# (RAG_LLM_SLOTS) decide how many of them it answers at a time
 MAX_UPLOAD_MB = 50
 UPLOAD_TYPES = (".pdf", ".md", ".txt")
 MAX_TURNS = 4  # conversation turns kept for follow-up questions
@@ -165,7 +166,7 @@ class SeedUI:
         """The first screen's header (what Seed is and does, corpus, model) and the upload
         hint, in the browser's language."""
         lang = lang_of(request)
-        meta = read_meta(self.live.settings.index_dir)
+        meta = index_meta(self.live.settings)  # the embedded index or RAG_STORE's
         return view.intro(lang, meta.docs if meta else None, self.model_label), \
             ui.t(lang, "file")
 
@@ -183,7 +184,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None,
     seed = SeedUI(Live(settings, assistant, warm=assistant is None),
                   model_label or describe_model(settings))
     return view.layout(seed.respond, seed.add, seed.intro, k=settings.k,
-                       upload_types=UPLOAD_TYPES, concurrency=CONCURRENCY)
+                       upload_types=UPLOAD_TYPES, concurrency=settings.ui_concurrency)
 
 
 def add_to_index(live: Live, file: str | None, arxiv_id: str, lang: str,
@@ -272,9 +273,10 @@ def _one_line(e: BaseException) -> str:
     return lines[0][:300] if lines else type(e).__name__
 
 
-def launch(app: gr.Blocks, host: str = HOST, port: int = PORT, **kw: object):
+def launch(app: gr.Blocks, host: str = HOST, port: int = PORT, concurrency: int = CONCURRENCY,
+           **kw: object):
     """Start `app` with Seed's limits: local bind, queue, upload size, UI languages."""
-    app.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    app.queue(default_concurrency_limit=concurrency, max_size=64)
     return app.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb",
                       i18n=view.I18N, css=ui.CSS, ssr_mode=False, footer_links=["api", "settings"],
                       run_history=False, **kw)
