@@ -69,11 +69,12 @@ def run(args: argparse.Namespace) -> dict:
     out: dict = {"questions": len(questions), "load_before": os.getloadavg(),
                  "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                                           capture_output=True, text=True).stdout.strip()}
-    root = Path(tempfile.mkdtemp(prefix="seed-bench-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="seed-bench-pg-"))  # handed to the postgres user
+    home = Path(tempfile.mkdtemp(prefix="seed-bench-home-"))
     try:
-        with PgServer(root / "pg") as server:
+        with PgServer(root) as server:
             settings = embedded.model_copy(update={
-                "home": root / "home", "store": server.url, "offline": True,
+                "home": home, "store": server.url, "offline": True,
                 "cache_dir": embedded.vector_cache})
             t0 = time.perf_counter()
             sources = resolve_sources([str(SHARED / "corpus/pdfs"), str(SHARED / "seeds")],
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> dict:
             emb_hits, emb_ms = timed_searches(emb, questions)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
     out |= compare(pg_hits, emb_hits)
     out |= {"search_p50_ms": statistics.median(pg_ms), "search_p95_ms": pct(pg_ms, 0.95),
             "embedded_p50_ms": statistics.median(emb_ms), "embedded_p95_ms": pct(emb_ms, 0.95),

@@ -94,6 +94,9 @@ class PgServer:
         if os.geteuid() == 0:
             shutil.chown(self.root, PG_USER)
             os.chmod(self.root, 0o755)
+            if subprocess.run([*_as_user(), "test", "-w", str(self.root)]).returncode:
+                raise PgServerError(f"the {PG_USER} user cannot reach {self.root}: put the "
+                                    "server's folder where every user can (e.g. under /tmp)")
         if not (self.data / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.data), "-U", PG_USER, "-A", "trust",
                       "-E", "UTF8", "--no-locale")
