@@ -23,10 +23,12 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes, fsync: bool = False) -> None:
-    """Replace `path` with `data` at once: a hidden temporary file beside it, then
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = False, suffix: str = ".tmp"
+                       ) -> None:
+    """Replace `path` with `data` at once: a hidden temporary file beside it
+    (`.<name>.<random><suffix>`, so a cleaner can glob what a killed writer left), then
     `os.replace`. `fsync=True` also flushes it to disk first (survives a power cut)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}{suffix}")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -38,9 +40,9 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = False) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
+def atomic_write_text(path: Path, text: str, fsync: bool = False, suffix: str = ".tmp") -> None:
     """`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync, suffix=suffix)
 
 
 def looks_like_pdf(head: bytes) -> bool:

@@ -12,15 +12,14 @@ from writing at once.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
 
+from common.files import file_sha256
 from index.cache import VectorCache
 from index.embed import Embedder, embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
@@ -81,14 +80,6 @@ def _embedder_entry(emb: Embedder) -> dict:
     if getattr(emb, "runtime", None):
         entry["runtime"] = emb.runtime  # type: ignore[attr-defined]
     return entry
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def embed_text(chunk: Chunk) -> str:

@@ -7,13 +7,14 @@ and embeds only what is missing; a document whose bytes did not change is never 
 
 from __future__ import annotations
 
-import os
+import io
 import re
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
+
+from common.files import atomic_write_bytes
 
 STALE_TMP_S = 600  # a temp file this old is left from a killed writer (a put takes ms)
 
@@ -48,9 +49,6 @@ class VectorCache:
         return np.load(self._path(sha))
 
     def put(self, sha: str, vectors: np.ndarray) -> None:
-        tmp = self.folder / f".{sha}.{uuid.uuid4().hex[:6]}.tmp.npy"
-        with open(tmp, "wb") as f:
-            np.save(f, np.asarray(vectors, dtype=np.float32))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path(sha))
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(vectors, dtype=np.float32))
+        atomic_write_bytes(self._path(sha), buf.getvalue(), fsync=True, suffix=".tmp.npy")

@@ -32,7 +32,9 @@ from typing import BinaryIO
 import arxiv
 import requests
 
-from ingest.readinglist import NON_ARXIV_IDS, abs_url, is_arxiv_id, manifest_paper, strip_version
+from common.arxiv import abs_url, is_arxiv_id, pdf_url, strip_version
+from common.files import atomic_write_text
+from ingest.readinglist import NON_ARXIV_IDS, manifest_paper
 from ingest.settings import Settings
 from ingest.types import Paper
 
@@ -225,7 +227,7 @@ def _download_paper(
 ) -> tuple[Paper, Path]:
     """Download one paper's PDF into the cache and keep its arXiv metadata beside it."""
     dest = settings.pdf_cache / f"{doc_id}.pdf"
-    url = result.pdf_url or f"https://arxiv.org/pdf/{doc_id}"
+    url = result.pdf_url or pdf_url(doc_id)
     download_pdf(url, dest, settings, session=session, pacer=pacer)
     meta = _save_metadata(doc_id, result, settings)
     return _paper(doc_id, dest, meta), dest
@@ -341,9 +343,7 @@ def _save_metadata(doc_id: str, result: arxiv.Result, settings: Settings) -> dic
         "year": result.published.year if result.published.year > 1 else None,
     }
     path = settings.pdf_cache / f"{doc_id}.json"
-    tmp = path.with_name(f".{path.name}{_TEMP_SUFFIX}")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(meta, ensure_ascii=False), suffix=_TEMP_SUFFIX)
     return meta
 
 

@@ -15,7 +15,6 @@ whole; the cleaning rules live in `ingest.clean`. Every failure to read a file b
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import unicodedata
@@ -27,6 +26,7 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import DecodedStreamObject, NameObject
 
+from common.files import file_sha256
 from common.lang import detect_lang
 from ingest.clean import HeaderFooterFilter, Vocabulary, clean_page_lines, normalize_chars
 from ingest.layout import reading_order_text
@@ -187,14 +187,6 @@ def extract_pages(path: Path) -> list[Page]:
 # ---------------------------------------------------------------- documents
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _join_pages(pages: list[Page]) -> tuple[str, tuple[int, ...]]:
     """Page texts joined by PAGE_SEPARATOR and the offset where each page starts."""
     offsets, parts, position = [], [], 0
@@ -256,4 +248,5 @@ def load_document(path: Path, paper: Paper) -> Document:
         raise ParseError(path, "unsupported file type; give a .pdf, .txt or .md file")
     lang = detect_lang(text[:_LANG_SAMPLE])
     log.info("loaded %s: %d chars, %d pages, lang=%s", path.name, len(text), len(offsets), lang)
-    return Document(paper=paper, text=text, page_offsets=offsets, lang=lang, sha256=_sha256(path))
+    return Document(paper=paper, text=text, page_offsets=offsets, lang=lang,
+                    sha256=file_sha256(path))

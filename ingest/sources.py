@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.arxiv import abs_url, is_arxiv_id
 from ingest.fetch import fetch_papers
-from ingest.readinglist import is_arxiv_id, load_manifest, manifest_paper, parse_reading_list
+from ingest.readinglist import load_manifest, manifest_paper, parse_reading_list
 from ingest.settings import Settings
 from ingest.types import Paper
 
@@ -106,8 +107,7 @@ def pdf_paper(path: Path) -> Paper:
     known = manifest_paper(doc_id)
     if known:
         return Paper(known.doc_id, known.title, known.year, known.authors, known.url, str(path))
-    url = f"https://arxiv.org/abs/{doc_id}" if is_arxiv_id(doc_id) else ""
-    return Paper(doc_id=doc_id, title=stem, url=url, path=str(path))
+    return Paper(doc_id=doc_id, title=stem, url=abs_url(doc_id), path=str(path))
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import gradio as gr
 
-from ingest.readinglist import is_arxiv_id
+from common.arxiv import abs_url, is_arxiv_id, pdf_url
 from rag.answer import Answer, Plan
 from rag.cite import Citation
 from rag.context import Passage
@@ -173,9 +173,8 @@ def _ident(doc_id: str, lang: str) -> str:
 
 def _links(c: Citation, lang: str) -> list[tuple[str, str]]:
     if is_arxiv_id(c.doc_id):
-        return [(t(lang, "abs"), c.url or f"https://arxiv.org/abs/{c.doc_id}"),
-                (t(lang, "pdf_page", a=c.page_start),
-                 f"https://arxiv.org/pdf/{c.doc_id}#page={c.page_start}")]
+        return [(t(lang, "abs"), c.url or abs_url(c.doc_id)),
+                (t(lang, "pdf_page", a=c.page_start), pdf_url(c.doc_id, c.page_start))]
     return [(t(lang, "abs"), c.url)] if c.url.startswith("http") else []
 
 

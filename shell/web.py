@@ -16,7 +16,6 @@ the layout and the HTML are in shell/ui_view.py.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from common.files import file_sha256, looks_like_pdf
 from index.build import IngestBusyError, ingest_sources
 from index.store import index_meta
 from ingest.settings import Settings
@@ -236,16 +236,15 @@ def keep_upload(path: Path, settings: Settings, lang: str) -> Path:
         raise UploadError(ui.t(lang, "too_big", name=name, mb=size / 2**20, max=MAX_UPLOAD_MB))
     with open(path, "rb") as f:
         head = f.read(1024)
-    if path.suffix.lower() == ".pdf" and not head.lstrip().startswith(b"%PDF"):
+    if path.suffix.lower() == ".pdf" and not looks_like_pdf(head):
         raise UploadError(ui.t(lang, "not_pdf", name=name))
     if path.suffix.lower() != ".pdf":
         try:
             path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise UploadError(ui.t(lang, "not_text", name=name)) from e
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()[:16]
-    target = settings.home / "uploads" / digest / name  # never overwrites another upload
+    # one folder per content: never overwrites another upload
+    target = settings.home / "uploads" / file_sha256(path)[:16] / name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
     return target
