@@ -19,9 +19,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import load_gold
 from eval.metrics import percentile
-from ingest.settings import REPO_ROOT, Settings
 from rag.answer import Assistant
 
 

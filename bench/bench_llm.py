@@ -21,7 +21,7 @@ from pathlib import Path
 
 from llama_cpp import Llama
 
-from ingest.settings import Settings
+from common.settings import Settings
 from rag.model_files import ensure_default_model
 
 TEXT = (

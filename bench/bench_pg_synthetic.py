@@ -23,9 +23,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import Settings
 from index.pgserver import PgServer
 from index.pgstore import connect
-from ingest.settings import Settings
 
 BLOCK = 50_000
 NOISE = 0.35  # relative noise norm: cosine to the parent ~1/sqrt(1+0.35^2) = 0.94

@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import load_gold
 from eval.retrieval import LANGS, retrieval_table
-from ingest.settings import REPO_ROOT, Settings
 from rag.retrieve import Retriever
 
 

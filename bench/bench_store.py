@@ -26,11 +26,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from eval.gold import load_gold
 from index.build import ingest_sources
 from index.pgserver import PgServer
 from index.pgstore import connect
-from ingest.settings import REPO_ROOT, Settings
 from ingest.sources import resolve_sources
 from rag.retrieve import Retriever
 

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from common.lang import detect_lang
+from common.settings import Settings
 from eval.gold import GoldQuestion, load_gold
 from eval.metrics import (
     fact_present,
@@ -37,7 +38,6 @@ from eval.metrics import (
     reciprocal_rank,
 )
 from eval.systems import System, make_systems
-from ingest.settings import Settings
 from rag.answer import Answer
 from rag.cite import header
 from rag.ground import audit

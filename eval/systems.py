@@ -36,11 +36,11 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from common.lang import detect_lang
+from common.settings import Settings
 from index.build import embed_text
 from index.embed import Embedder, LangChainEmbeddings
 from index.store import StoredIndex
 from ingest.pdf import ParseError, load_document
-from ingest.settings import Settings
 from ingest.types import Paper
 from rag.answer import ABSTAIN_CUES, Answer, Assistant
 from rag.cite import Citation, parse_markers

@@ -20,6 +20,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from common.files import file_sha256
+from common.settings import Settings
 from index.cache import VectorCache
 from index.embed import Embedder, embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
@@ -35,7 +36,6 @@ from index.store import (
 )
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.pdf import ParseError, load_document
-from ingest.settings import Settings
 from ingest.sources import Source
 from ingest.types import Chunk
 

@@ -17,11 +17,11 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from common.settings import Settings
 from index.cache import VectorCache
 from index.embed import Embedder, load_embedders
 from index.progress import NullReporter, Reporter
 from ingest.chunk import CHUNKER_VERSION
-from ingest.settings import Settings
 from ingest.sources import Source
 from ingest.types import Chunk
 

@@ -17,6 +17,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from common.settings import Settings
 from index.build import (
     BuildReport,
     IngestBusyError,
@@ -32,7 +33,6 @@ from index.pgstore import LOCK_KEY, SPARSE_DIM, connect, row_id, safe_url, tf_we
 from index.progress import Reporter
 from index.store import IndexMismatchError, Meta
 from ingest.chunk import CHUNKER_VERSION
-from ingest.settings import Settings
 from ingest.sources import Source
 from ingest.types import Chunk
 

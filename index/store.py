@@ -28,9 +28,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from common.settings import Settings
 from index.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.chunk import CHUNKER_VERSION
-from ingest.settings import Settings
 from ingest.types import Chunk
 
 log = logging.getLogger(__name__)

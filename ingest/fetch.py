@@ -34,8 +34,8 @@ import requests
 
 from common.arxiv import abs_url, is_arxiv_id, pdf_url, strip_version
 from common.files import atomic_write_text
+from common.settings import Settings
 from ingest.readinglist import NON_ARXIV_IDS, manifest_paper
-from ingest.settings import Settings
 from ingest.types import Paper
 
 logger = logging.getLogger(__name__)

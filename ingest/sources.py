@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.arxiv import abs_url, is_arxiv_id
+from common.settings import Settings
 from ingest.fetch import fetch_papers
 from ingest.readinglist import load_manifest, manifest_paper, parse_reading_list
-from ingest.settings import Settings
 from ingest.types import Paper
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from common.lang import detect_lang, is_foreign, written_in
+from common.settings import Settings
 from index.embed import Embedder
-from ingest.settings import Settings
 from rag.cite import Answer
 from rag.compare import (
     KEY_IDEA_QUERIES,

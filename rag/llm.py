@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.settings import Settings
+from common.settings import Settings
 from rag.llm_errors import LLMError, ModelNotReadyError, one_line
 from rag.model_files import ensure_default_model
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from common.files import file_sha256
-from ingest.settings import Settings
+from common.settings import Settings
 from rag.llm_errors import ModelNotReadyError
 
 log = logging.getLogger(__name__)

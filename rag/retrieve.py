@@ -24,10 +24,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from common.lang import detect_lang
+from common.settings import Settings
 from index.embed import Embedder, load_embedders
 from index.lexical import tokenize
 from index.store import StoredIndex, open_index
-from ingest.settings import Settings
 from ingest.types import Chunk, Lang
 from rag.named import named_papers, paper_names
 

@@ -13,7 +13,7 @@ import time
 
 import click
 
-from ingest.settings import Settings
+from common.settings import Settings
 from shell.question import QuestionError, normalize_question
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 import gradio as gr
 
 from common.files import file_sha256, looks_like_pdf
+from common.settings import Settings
 from index.build import IngestBusyError, ingest_sources
 from index.store import index_meta
-from ingest.settings import Settings
 from ingest.sources import resolve_sources
 from rag.answer import Answer, Assistant, Plan
 from rag.followup import rewrite_question

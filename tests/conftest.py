@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from common.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PDFS = SHARED / "corpus" / "pdfs"

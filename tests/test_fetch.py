@@ -18,8 +18,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from common.settings import Settings
 from ingest.fetch import FetchError, download_pdf, fetch_papers
-from ingest.settings import Settings
 
 CORPUS_PDFS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdfs"
 pytestmark = pytest.mark.skipif(not CORPUS_PDFS.is_dir(), reason="needs /work/shared/corpus")

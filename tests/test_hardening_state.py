@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from common.settings import Settings
 from index import store
 from index.embed import embedder_ids
 from index.lexical import LEXICAL_VERSION
 from index.store import current_version, load_version
 from ingest.chunk import CHUNKER_VERSION
-from ingest.settings import Settings
 from shell.cli import main
 from tests.conftest import PDFS, VECTOR_CACHE
 from tests.hardening_kit import fake_llm, index_state, rag_env

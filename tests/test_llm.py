@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.settings import Settings
+from common.settings import Settings
 from rag import model_files
 from rag.llm import LLMError, ModelNotReadyError, chat_model
 from rag.model_files import (

@@ -1,7 +1,7 @@
 """Seed's one settings object (pydantic-settings, `RAG_*` environment variables).
 
 Every stage takes a `Settings` as an argument; nothing reads the environment on its own.
-Defined in the first stage so that every later stage may import it (data flows one way).
+It lives on the ground floor (`common/`) so that every stage and shell may import it.
 
     RAG_HOME=/data/seed rag ingest        # where PDFs, models and the index live
     RAG_EMBEDDER=st:/path/to/model rag ingest   # any sentence-transformers model
