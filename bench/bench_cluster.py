@@ -22,8 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from common.settings import REPO_ROOT, Settings
 from index.build import ingest_sources
-from ingest.settings import REPO_ROOT, Settings
 from ingest.sources import resolve_sources
 
 SHARED = REPO_ROOT.parent / "shared"
