@@ -109,7 +109,9 @@ def about(doc_ids: list[str], found: list[str], top: int = ABOUT_DOCS) -> list[s
     bench/bench_evidence.py, gold facts in the evidence: dev 0.53 -> 0.54, dev-topic
     0.42 -> 0.48 with top 1 instead of 3).
     "가벼운 BERT …: 임베딩 분해와 층 간 파라미터 공유" names BERT, but what it describes finds
-    ALBERT first, so reading only BERT's passages would answer the wrong paper.
+    ALBERT first, so reading only BERT's passages would answer the wrong paper. `found`
+    holds papers only: a Korean question finds the Korean reading notes first, and a note
+    that lists "[RETRO](…)" among its links says nothing of what RETRO's chunks are.
 
     >>> about(["1810.04805"], ["1909.11942", "1909.11942", "2003.10555", "1910.01108"])
     []

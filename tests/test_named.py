@@ -74,3 +74,17 @@ def test_question_about_a_model_no_paper_mentions_abstains(small_index):
     assistant._llm = GenericFakeChatModel(messages=replies)
     answer = assistant.ask("How large is the generator of ELECTRA compared to the discriminator?")
     assert next(replies, None) is None  # the same question without the unknown version is read
+
+
+def test_a_question_is_about_the_paper_it_names_though_a_note_is_found_first(small_index):
+    """A Korean question finds the Korean reading note first (it quotes DistilBERT's triple
+    loss); the question is still about the DistilBERT paper, whose passages are read."""
+    from rag.answer import Assistant
+
+    question = "DistilBERT의 triple loss는 무엇으로 이루어지나요?"
+    assistant = Assistant(small_index)
+    unnamed = {f"dense-{i}" for i in range(len(assistant.retriever.embedders))} | {"bm25"}
+    found = [h.chunk.doc_id for h in assistant.retriever.search(question, 5, legs=unnamed)]
+    assert found[0] == "001_2823b95318a23eab"  # the setting this test is about
+    plan = assistant.plan(question)
+    assert {p.doc_id for r in plan.readings for p in r.passages} == {"1910.01108"}
