@@ -88,6 +88,8 @@ def row(name: str, rows: list[dict]) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", type=Path, default=REPO_ROOT.parent / "shared/gold/dev.jsonl")
+    ap.add_argument("--split", choices=["all", "tune", "report"], default="all",
+                    help="only one half of the gold set (eval/gold.py)")
     ap.add_argument("--show-missed", action="store_true",
                     help="list the facts focusing dropped, per question")
     args = ap.parse_args()
@@ -96,7 +98,7 @@ def main() -> None:
     path = settings.llm_gguf or ensure_default_model(settings)  # at once when verified
     vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
     assistant = Assistant(settings)
-    rows = [measure(q, assistant, vocab) for q in load_gold(args.gold)]
+    rows = [measure(q, assistant, vocab) for q in load_gold(args.gold, args.split)]
     t = Table(title=f"Evidence on {args.gold.name}: evidence_tokens="
                     f"{settings.evidence_tokens}, context_tokens={settings.context_tokens}")
     for col in ("lang", "gated: answerable", "gated: unanswerable", "facts in passages",

@@ -133,7 +133,9 @@ def run_one(system: System, q: GoldQuestion, mode: str) -> dict:
     if res.answer is not None:
         rec.update(answer=res.answer.text, abstained=res.answer.abstained,
                    cited=[c.doc_id for c in res.answer.citations], answer_s=res.answer_s,
-                   ungrounded=[] if res.answer.abstained else ungrounded(res.answer))
+                   ungrounded=[] if res.answer.abstained else ungrounded(res.answer),
+                   draft=res.answer.draft, unsupported=res.answer.unsupported,
+                   evidence=[p.text for p in res.answer.passages])
     return rec
 
 

@@ -64,6 +64,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)  # sentences not shown as written
     note: str = ""  # what the user can do about an abstention ("rag ingest 2203.15556")
+    draft: str = ""  # the reader's own text, before any check (never shown; for eval)
 
 
 Similarity = Callable[[list[str], list[Passage]], np.ndarray]  # (sentences x passages)

@@ -77,7 +77,8 @@ class Finisher:
                passages: list[Passage], timings: dict) -> Answer:
         """The checked answer in `lang` (see the module docstring)."""
         if says_no(raw):
-            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings)
+            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
+                          draft=raw)
         checked = check_answer(without_no(raw), read_lang, passages, self.similarity)
         grounder = Grounder(read_lang, self.translate, self.similar, self.min_meaning,
                             question)
@@ -90,9 +91,11 @@ class Finisher:
             text, citations, lost = self._into(text, lang, citations, passages)
             removed += lost
         if not citations:  # nothing the model said is grounded in the passages
-            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings, removed)
+            return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings, removed,
+                          draft=raw)
         citations = [translated(c, lang, self.translate) for c in citations]
-        return Answer(question, lang, text, citations, passages, False, timings, removed)
+        return Answer(question, lang, text, citations, passages, False, timings, removed,
+                      draft=raw)
 
     def _into(self, text: str, lang: str, citations: list[Citation],
               passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
