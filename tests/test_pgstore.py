@@ -4,6 +4,7 @@ on real pages, readers during a write, the server down."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from index.build import ingest_sources
 from index.lexical import tokenize
@@ -19,7 +21,9 @@ from index.pgstore import PgStoreError, connect, open_pg_index
 from index.store import IndexMismatchError, IndexMissingError, load_version
 from ingest.sources import resolve_sources
 from rag.retrieve import Retriever
-from tests.conftest import small_settings
+from shell.cli import main
+from tests.conftest import GOLD, VECTOR_CACHE, small_settings
+from tests.hardening_kit import fake_llm, rag_env
 
 QUESTIONS = ["ALBERT와 ELECTRA 차이?", "ALBERT和ELECTRA有什么区别？",
              "DistilBERT는 BERT 대비 얼마나 작고 빠른가?",
@@ -188,3 +192,23 @@ def test_server_down_is_one_line_and_loses_nothing(tmp_path):
 def test_bad_store_setting_is_one_clear_error(tmp_path: Path):
     with pytest.raises(ValueError, match="RAG_STORE must be 'embedded' or a postgresql://"):
         small_settings(tmp_path, store="mysql://somewhere")
+
+
+def test_the_cli_ingests_searches_asks_and_evaluates_on_pg(pg_server, tmp_path, small_corpus):
+    """`rag ingest/search/ask/eval` with RAG_STORE set: nothing is written under RAG_HOME/index."""
+    env = rag_env(tmp_path / "home", VECTOR_CACHE, RAG_STORE=fresh_db(pg_server))
+
+    def rag(*args: str, **extra: str):
+        return CliRunner().invoke(main, list(args), env=env | extra)
+
+    assert rag("ingest", str(small_corpus)).exit_code == 0
+    found = rag("search", "ALBERT와 ELECTRA 차이?", "--json")
+    assert {"1909.11942", "2003.10555"} <= {h["doc_id"] for h in json.loads(found.stdout)["hits"]}
+    with fake_llm("ALBERT shares parameters across layers [1].") as llm:
+        asked = rag("ask", "What does ALBERT share across layers?", "--json",
+                    RAG_LLM_BASE_URL=llm.url)
+    assert asked.exit_code == 0, asked.stderr
+    assert json.loads(asked.stdout)["passages"][0]["doc_id"] == "1909.11942"
+    scored = rag("eval", "--gold", str(GOLD), "--retrieval-only", "--json")
+    assert scored.exit_code == 0, scored.stderr
+    assert not (tmp_path / "home" / "index" / "CURRENT").exists()
