@@ -167,7 +167,8 @@ class Assistant:
         unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
         found = self.retriever.search(question, k, legs=unnamed)
         papers = set(self.retriever.names.values())  # reading notes have no name
-        subjects = about(named, [h.chunk.doc_id for h in found if h.chunk.doc_id in papers])
+        subjects = about(named, [h.chunk.doc_id for h in found if h.chunk.doc_id in papers],
+                         self.retriever.names)
         return (subjects, hits) if subjects else ([], found)
 
     def _focus(self, question: str, passages: list[Passage], also: list[str], **kw

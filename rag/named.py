@@ -100,21 +100,29 @@ def unindexed_named(query: str, indexed: set[str]) -> list[tuple[str, str]]:
     return [(next(n for n, d in names.items() if d == doc), doc) for doc in found]
 
 
-ABOUT_DOCS = 1  # a named paper is the subject when no other document is found first
+def about(doc_ids: list[str], found: list[str], names: dict[str, str]) -> list[str]:
+    """The named papers (`doc_ids`) that the question is *about*, judged by the first paper
+    retrieved without the named-paper leg (`found`: papers only, best first):
+    - it is a named paper: that one;
+    - it is a *variant* of a named paper, its name containing the named one's (ALBERT,
+      DistilBERT, TinyBERT for BERT; mT5 for T5): none. "가벼운 BERT …: 임베딩 분해와 층 간
+      파라미터 공유" names BERT, but describes ALBERT, which is found first;
+    - otherwise all the named papers: "What vocabulary size does GPT-2 use?" finds
+      InstructGPT first (it discusses GPT-2's outputs) and is still GPT-2's question.
+    `found` holds papers only: a Korean question finds the Korean reading notes first, and a
+    note that lists "[RETRO](…)" among its links says nothing of what RETRO's chunks are.
 
-
-def about(doc_ids: list[str], found: list[str], top: int = ABOUT_DOCS) -> list[str]:
-    """The named papers (`doc_ids`) that the question is *about*: those among the first
-    `top` distinct documents retrieved without the named-paper leg (`found`, best first;
-    bench/bench_evidence.py, gold facts in the evidence: dev 0.53 -> 0.54, dev-topic
-    0.42 -> 0.48 with top 1 instead of 3).
-    "가벼운 BERT …: 임베딩 분해와 층 간 파라미터 공유" names BERT, but what it describes finds
-    ALBERT first, so reading only BERT's passages would answer the wrong paper. `found`
-    holds papers only: a Korean question finds the Korean reading notes first, and a note
-    that lists "[RETRO](…)" among its links says nothing of what RETRO's chunks are.
-
-    >>> about(["1810.04805"], ["1909.11942", "1909.11942", "2003.10555", "1910.01108"])
+    >>> names = {"BERT": "1810.04805", "ALBERT": "1909.11942", "GPT-2": "gpt2"}
+    >>> about(["1810.04805"], ["1909.11942", "2003.10555"], names)
     []
+    >>> about(["gpt2"], ["2203.02155", "gpt2"], names)
+    ['gpt2']
     """
-    first = list(dict.fromkeys(found))[:top]
-    return [d for d in doc_ids if d in first]
+    first = found[0] if found else None
+    if first is None or first in doc_ids:
+        return [first] if first else list(doc_ids)
+    named = [n.lower() for n, d in names.items() if d in doc_ids]
+    theirs = [n.lower() for n, d in names.items() if d == first]
+    if any(n in m and n != m for n in named for m in theirs):
+        return []
+    return list(doc_ids)
