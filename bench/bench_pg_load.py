@@ -37,7 +37,12 @@ from rag.retrieve import Retriever
 
 SHARED = REPO_ROOT.parent / "shared"
 COPY_SQL = """INSERT INTO seed_chunks SELECT row_id + (%s::bigint << 44), doc_id, seq, chunk,
-dl, lex, {dense} FROM seed_chunks WHERE row_id < (1::bigint << 44)"""
+dl, {dense} FROM seed_chunks WHERE row_id < (1::bigint << 44)"""
+COPY_POSTINGS = """INSERT INTO seed_postings SELECT term_id, row_id + (%s::bigint << 44), w
+FROM seed_postings WHERE row_id < (1::bigint << 44)"""
+INDEXES = ["seed_dense_{i} ON seed_chunks USING hnsw (dense_{i} halfvec_ip_ops)",
+           "seed_postings_term ON seed_postings (term_id, w DESC)",
+           "seed_postings_row ON seed_postings (row_id)"]
 
 
 def queries(retriever: Retriever, gold: Path) -> list[tuple]:
@@ -64,21 +69,41 @@ def one_search(index: PgIndex, q: tuple, n: int = 40) -> dict[str, float]:
     return ms
 
 
-def replicate(index: PgIndex, times: int) -> float:
-    """Add `times - 1` copies of every row; rebuild the HNSW indexes; their build seconds."""
+def replicate(index: PgIndex, times: int) -> dict[str, float]:
+    """Add `times - 1` copies of every row and posting (term frequencies scaled alike);
+    rebuild the indexes; their build seconds."""
     legs = len(index.dense)
     dense = ", ".join(f"dense_{i}" for i in range(legs))
-    for i in range(legs):  # bulk copies go faster without them
-        index.conn.execute(f"DROP INDEX IF EXISTS seed_dense_{i}")
+    made = [x.format(i=i) for i in range(legs) for x in INDEXES[:1]] + INDEXES[1:]
+    for spec in made:  # bulk copies go faster without them
+        index.conn.execute(f"DROP INDEX IF EXISTS {spec.split()[0]}")
     for k in range(1, times):
         index.conn.execute(COPY_SQL.format(dense=dense), (k,))
-    t0 = time.perf_counter()
-    for i in range(legs):
-        index.conn.execute(f"CREATE INDEX seed_dense_{i} ON seed_chunks USING hnsw "
-                           f"(dense_{i} halfvec_ip_ops)")
-    build = time.perf_counter() - t0
-    index.conn.execute("VACUUM ANALYZE seed_chunks")
-    return build
+        index.conn.execute(COPY_POSTINGS, (k,))
+    index.conn.execute(f"UPDATE seed_terms SET df = df * {int(times)}")
+    index.conn.execute("UPDATE seed_meta SET value = jsonb_set(value, '{chunks}', "
+                       f"to_jsonb((value->>'chunks')::bigint * {int(times)})) WHERE key = 'stats'")
+    built = {}
+    for spec in made:
+        t0 = time.perf_counter()
+        index.conn.execute(f"CREATE INDEX {spec}")
+        built[spec.split()[0]] = time.perf_counter() - t0
+    index.conn.execute("VACUUM ANALYZE seed_chunks, seed_postings")
+    return built
+
+
+def bm25_agreement(index: PgIndex, qs: list[tuple], k: int = 10) -> float:
+    """Top-k overlap of the bounded postings read (POSTINGS_PER_TERM) with reading them all."""
+    import index.pgstore as pgstore
+
+    bounded = [{r for r, _ in index.lexical.search(q[1], k)} for q in qs]
+    keep, pgstore.POSTINGS_PER_TERM = pgstore.POSTINGS_PER_TERM, 10**9
+    try:
+        exact = [{r for r, _ in index.lexical.search(q[1], k)} for q in qs]
+    finally:
+        pgstore.POSTINGS_PER_TERM = keep
+    return statistics.mean(len(a & b) / max(len(b), 1) for a, b in zip(bounded, exact,
+                                                                        strict=True) if b)
 
 
 def leg_latency(index: PgIndex, qs: list[tuple]) -> dict[str, float]:
@@ -128,11 +153,13 @@ def run(args: argparse.Namespace) -> dict:
             qs = queries(Retriever(settings), Path(args.gold))
             index = open_pg_index(server.url)
             out["rows"] = {len(index.chunks): leg_latency(index, qs)}
-            out["hnsw_rebuild_s"] = replicate(index, args.replicate)
+            out["index_build_s"] = replicate(index, args.replicate)
             rows = index.query("SELECT count(*) FROM seed_chunks")[0][0]
             out["rows"][rows] = leg_latency(index, qs)
+            out["bm25_top10_vs_all_postings"] = bm25_agreement(index, qs)
             out["table_mb"] = index.query(
-                "SELECT pg_total_relation_size('seed_chunks')")[0][0] / 2**20
+                "SELECT pg_total_relation_size('seed_chunks') + "
+                "pg_total_relation_size('seed_postings')")[0][0] / 2**20
             out["clients"] = {c: throughput(server.url, qs, c, args.per_client)
                               for c in args.clients}
     finally:
@@ -144,8 +171,10 @@ def run(args: argparse.Namespace) -> dict:
 
 def show(out: dict) -> None:
     c = Console()
-    c.print(f"load {out['load_before']} -> {out['load_after']}; HNSW rebuild "
-            f"{out['hnsw_rebuild_s']:.1f} s; table {out['table_mb']:.0f} MiB")
+    c.print(f"load {out['load_before']} -> {out['load_after']}; index builds (s) "
+            f"{ {k: round(v, 1) for k, v in out['index_build_s'].items()} }; chunks + postings "
+            f"{out['table_mb']:.0f} MiB; BM25 top-10 agreement with all postings read "
+            f"{out['bm25_top10_vs_all_postings']:.3f}")
     t = Table("rows", "dense-0 p50 ms", "dense-1 p50 ms", "bm25 p50 ms")
     for rows, legs in out["rows"].items():
         t.add_row(f"{rows:,}", *(f"{legs[k]:.1f}" for k in ("dense-0", "dense-1", "bm25")))

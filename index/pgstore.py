@@ -6,13 +6,14 @@ row_of), so retrieval, reading and eval run unchanged. Tables:
     seed_meta(key, value)       'index': embedders, chunker, lexical, chunk_tokens, generation;
                                 'stats': chunks and summed BM25 lengths (for avgdl)
     seed_docs(doc_id, doc_no, meta)          one row per document (title, sha256, pages...)
-    seed_chunks(row_id, doc_id, seq, chunk, dl, lex, dense_0, dense_1, ...)
+    seed_chunks(row_id, doc_id, seq, chunk, dl, dense_0, dense_1, ...)
+    seed_postings(term_id, row_id, w)        BM25's inverted index: a term's chunks
     seed_terms(term, id, df)                 BM25 vocabulary with document frequencies
 
 `row_id = doc_no << 20 | seq`, so a chunk's neighbour is the next row as in the embedded
 index, and `row_of` needs no query. Dense legs are `halfvec` columns with an HNSW index
-(inner product); the BM25 leg is a `sparsevec` of each chunk's term-frequency part (bm25s'
-"lucene" formula); the query vector carries the live IDF, so the score is BM25's.
+(inner product); the BM25 leg reads postings holding each chunk's term-frequency part
+(bm25s' "lucene" formula) and weights them by the live IDF, so the score is BM25's.
 A writer commits one document per transaction (index/pgwrite.py); readers see a document's
 old chunks or its new ones, never a mix, and notice a new generation on their next search.
 """
@@ -34,7 +35,16 @@ from ingest.types import Chunk
 log = logging.getLogger(__name__)
 
 ROW_BITS = 20  # up to ~1M chunks per document
-SPARSE_DIM = 100_000_000  # term ids live below this
+# BM25 reads at most this many postings per question term, best weights first: exact while a
+# term occurs in fewer chunks, and a bounded cost per term at any corpus size
+POSTINGS_PER_TERM = 5_000
+LEXICAL_SQL = """
+WITH q(id, idf) AS (SELECT * FROM unnest(%s::int[], %s::float8[])),
+hits AS (SELECT p.row_id, sum(p.w * q.idf) AS s FROM q CROSS JOIN LATERAL (
+           SELECT row_id, w FROM seed_postings WHERE term_id = q.id ORDER BY w DESC LIMIT %s
+         ) p GROUP BY p.row_id ORDER BY s DESC LIMIT %s)
+SELECT h.row_id, h.s, c.chunk FROM hits h JOIN seed_chunks c USING (row_id) ORDER BY h.s DESC
+"""
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene")
 CACHE_ROWS = 50_000
 LOCK_KEY = 0x5EED_14  # pg_advisory_lock: the one writer
@@ -158,7 +168,9 @@ class PgDense:
 
 
 class PgLexical:
-    """The BM25 leg: the question's tokens weighted by live IDF against each chunk's tf part."""
+    """The BM25 leg over the postings table: per question term, its highest-weighted postings
+    (all of them while a term is in fewer than POSTINGS_PER_TERM chunks: then exact BM25),
+    each weighted by the term's live IDF, summed per chunk."""
 
     def __init__(self, owner: PgIndex) -> None:
         self.owner = owner
@@ -168,8 +180,6 @@ class PgLexical:
         return len(self.owner.chunks)
 
     def search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
-        from pgvector import SparseVector
-
         if not tokens:
             return []
         counts = Counter(tokens)
@@ -179,17 +189,12 @@ class PgLexical:
             (list(counts),))
         if not terms:
             return []
-        weights = {tid - 1: counts[term] * bm25_idf(n, df) for tid, df, term, n in terms}
-        q = SparseVector(weights, SPARSE_DIM)
-        got = self.owner.query(
-            "SELECT row_id, -(lex <#> %s), chunk FROM seed_chunks ORDER BY lex <#> %s LIMIT %s",
-            (q, q, k))
-        out = []
-        for row, score, value in got:
-            if score > 0:
-                self.owner.chunks.put(row, value)
-                out.append((int(row), float(score)))
-        return out
+        weights = {tid: counts[term] * bm25_idf(n, df) for tid, df, term, n in terms}
+        got = self.owner.query(LEXICAL_SQL, (list(weights), list(weights.values()),
+                                             POSTINGS_PER_TERM, k))
+        for row, _, value in got:
+            self.owner.chunks.put(row, value)
+        return [(int(row), float(score)) for row, score, _ in got]
 
 
 class PgIndex:

@@ -29,7 +29,7 @@ from index.build import (
 )
 from index.embed import embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, tokenize
-from index.pgstore import LOCK_KEY, SPARSE_DIM, connect, row_id, safe_url, tf_weights
+from index.pgstore import LOCK_KEY, connect, row_id, safe_url, tf_weights
 from index.progress import Reporter
 from index.store import IndexMismatchError, Meta
 from ingest.chunk import CHUNKER_VERSION
@@ -48,10 +48,14 @@ CREATE TABLE IF NOT EXISTS seed_terms (
   df int NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seed_chunks (
   row_id bigint PRIMARY KEY, doc_id text NOT NULL, seq int NOT NULL, chunk jsonb NOT NULL,
-  dl int NOT NULL, lex sparsevec NOT NULL);
+  dl int NOT NULL);
 CREATE INDEX IF NOT EXISTS seed_chunks_doc ON seed_chunks (doc_id);
+CREATE TABLE IF NOT EXISTS seed_postings (term_id int NOT NULL, row_id bigint NOT NULL,
+  w real NOT NULL);
+CREATE INDEX IF NOT EXISTS seed_postings_term ON seed_postings (term_id, w DESC);
+CREATE INDEX IF NOT EXISTS seed_postings_row ON seed_postings (row_id);
 """
-DROP = "DROP TABLE IF EXISTS seed_chunks, seed_terms, seed_docs, seed_meta; " \
+DROP = "DROP TABLE IF EXISTS seed_chunks, seed_postings, seed_terms, seed_docs, seed_meta; " \
        "DROP SEQUENCE IF EXISTS seed_term_ids"
 
 
@@ -189,13 +193,18 @@ def write_document(conn, doc_id: str, chunks: list[Chunk], vectors: list[np.ndar
 
 
 def _remove_document(conn, doc_id: str) -> list[int]:
-    """Delete a document's chunks and their document frequencies; their BM25 lengths."""
-    rows = conn.execute("SELECT dl, lex FROM seed_chunks WHERE doc_id = %s", (doc_id,)).fetchall()
-    df = Counter(i + 1 for _, lex in rows for i in lex.indices())
+    """Delete a document's chunks, postings and document frequencies; their BM25 lengths."""
+    got = conn.execute("SELECT doc_no FROM seed_docs WHERE doc_id = %s", (doc_id,)).fetchone()
+    if got is None:
+        return []
+    rows = (row_id(got[0], 0), row_id(got[0] + 1, 0) - 1)  # the document's block of rows
+    df = conn.execute("SELECT term_id, count(*) FROM seed_postings WHERE row_id BETWEEN %s "
+                      "AND %s GROUP BY term_id", rows).fetchall()
     if df:
-        _add_df(conn, {i: -c for i, c in df.items()})
-    conn.execute("DELETE FROM seed_chunks WHERE doc_id = %s", (doc_id,))
-    return [dl for dl, _ in rows]
+        _add_df(conn, {i: -c for i, c in df})
+    conn.execute("DELETE FROM seed_postings WHERE row_id BETWEEN %s AND %s", rows)
+    dls = conn.execute("DELETE FROM seed_chunks WHERE doc_id = %s RETURNING dl", (doc_id,))
+    return [dl for (dl,) in dls.fetchall()]
 
 
 def _add_df(conn, delta: dict[int, int]) -> None:
@@ -218,17 +227,21 @@ def _term_ids(conn, counts: list[Counter]) -> dict[str, int]:
 def _copy_chunks(conn, doc_no: int, chunks: list[Chunk], vectors: list[np.ndarray],
                  counts: list[Counter], dls: list[int], avgdl: float, ids: dict[str, int]
                  ) -> None:
-    from pgvector import HalfVector, SparseVector
+    """The chunks (text, BM25 length, one halfvec per embedder) and their BM25 postings."""
+    from pgvector import HalfVector
     from psycopg.types.json import Jsonb
 
     dense = ", ".join(f"dense_{i}" for i in range(len(vectors)))
-    sql = f"COPY seed_chunks (row_id, doc_id, seq, chunk, dl, lex, {dense}) FROM STDIN " \
+    sql = f"COPY seed_chunks (row_id, doc_id, seq, chunk, dl, {dense}) FROM STDIN " \
           "WITH (FORMAT BINARY)"
     with conn.cursor() as cur, cur.copy(sql) as copy:
-        copy.set_types(["int8", "text", "int4", "jsonb", "int4", "sparsevec"]
-                       + ["halfvec"] * len(vectors))
+        copy.set_types(["int8", "text", "int4", "jsonb", "int4"] + ["halfvec"] * len(vectors))
         for j, c in enumerate(chunks):
-            weights = tf_weights(counts[j], dls[j], avgdl)
-            lex = SparseVector({ids[t] - 1: w for t, w in weights.items()}, SPARSE_DIM)
             copy.write_row([row_id(doc_no, c.seq), c.doc_id, c.seq, Jsonb(asdict(c)), dls[j],
-                            lex, *(HalfVector(v[j]) for v in vectors)])
+                            *(HalfVector(v[j]) for v in vectors)])
+    sql = "COPY seed_postings (term_id, row_id, w) FROM STDIN WITH (FORMAT BINARY)"
+    with conn.cursor() as cur, cur.copy(sql) as copy:
+        copy.set_types(["int4", "int8", "float4"])
+        for j, c in enumerate(chunks):
+            for term, w in tf_weights(counts[j], dls[j], avgdl).items():
+                copy.write_row([ids[term], row_id(doc_no, c.seq), w])

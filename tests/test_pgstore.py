@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index.build import ingest_sources
+from index.build import embed_text, ingest_sources
 from index.lexical import tokenize
 from index.pgserver import PgServer, PgServerError
 from index.pgstore import PgStoreError, connect, open_pg_index
@@ -118,6 +118,8 @@ def test_changed_document_is_replaced_with_its_term_counts(pg_server, tmp_path):
     df = dict(idx.query("SELECT term, df FROM seed_terms"))
     assert df["albert"] == 0 and df["electra"] == 1
     assert idx.lexical.search(["albert"], 5) == []
+    terms = sum(len(set(tokenize(embed_text(c), c.lang))) for c in idx.chunks)
+    assert idx.query("SELECT count(*) FROM seed_postings")[0][0] == terms  # none left over
     assert [r for r, _ in idx.lexical.search(["electra"], 5)] == [idx.row_of("note", 0)]
 
 
