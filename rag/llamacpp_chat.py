@@ -40,6 +40,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from llama_cpp import Llama
 
+from rag import kv_state
 from rag.llm_errors import LLMError, ModelNotReadyError, one_line
 
 log = logging.getLogger(__name__)
@@ -47,22 +48,26 @@ log = logging.getLogger(__name__)
 _ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadedModel:
-    """A loaded `Llama` and the lock that serialises its use."""
+    """A loaded `Llama`, the lock that serialises its use, and where its state is kept."""
 
     llama: Llama
     lock: threading.Lock
+    state: Path | None = None  # rag/kv_state.py: saved after this process's first completion
+    saved: bool = False
 
 
 @functools.lru_cache(maxsize=2)
-def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
+def load_llama(path: str, n_ctx: int, n_threads: int, state_dir: str = "") -> LoadedModel:
     """Load a GGUF once per (path, n_ctx, n_threads) per process; later calls reuse it.
 
     The weights are read into memory rather than mmap'd: llama.cpp repacks Q4_K weights for
     the CPU kernels, and with mmap the original pages stayed resident beside the repacked
     copy (`bench/bench_answer.py` peak RSS: 2,749 MiB with mmap, 2,158 MiB without).
-    A file llama.cpp can't read raises `ModelNotReadyError`.
+    A file llama.cpp can't read raises `ModelNotReadyError`. With `state_dir`, the state a
+    previous process saved there is restored (rag/kv_state.py): the prompt's fixed prefix
+    is then not processed again.
     """
     check_build_cpu()
     start = time.perf_counter()
@@ -84,7 +89,21 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> LoadedModel:
         n_threads,
         time.perf_counter() - start,
     )
-    return LoadedModel(llama, threading.Lock())
+    state = kv_state.state_file(Path(state_dir), path, n_ctx) if state_dir else None
+    if state is not None:
+        kv_state.restore(llama, state)
+    return LoadedModel(llama, threading.Lock(), state)
+
+
+def _keep_state(model: LoadedModel) -> None:
+    """After the process's first completion: save the context's state for the next process."""
+    if model.state is None or model.saved:
+        return
+    model.saved = True
+    try:
+        kv_state.save(model.llama, model.state)
+    except OSError as e:  # a full or read-only disk costs the next process time, nothing else
+        log.warning("could not save the reader's state to %s: %s", model.state, e)
 
 
 class BuiltForOtherCPUError(ModelNotReadyError):
@@ -127,6 +146,7 @@ class LlamaCppChat(BaseChatModel):
     # a mild penalty on recent tokens breaks the loop without bending technical terms.
     repeat_penalty: float = 1.1
     stop: list[str] | None = None
+    state_dir: str = ""  # where the processed prompt prefix is kept between processes
 
     @property
     def _llm_type(self) -> str:
@@ -152,6 +172,7 @@ class LlamaCppChat(BaseChatModel):
         model = self._model()
         with model.lock:
             out = self._complete(model.llama, messages, stop, stream=False, **kwargs)
+            _keep_state(model)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         message = AIMessage(
@@ -192,9 +213,10 @@ class LlamaCppChat(BaseChatModel):
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+            _keep_state(model)
 
     def _model(self) -> LoadedModel:
-        return load_llama(self.model_path, self.n_ctx, self.n_threads)
+        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.state_dir)
 
     def _complete(
         self,

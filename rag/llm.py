@@ -63,6 +63,7 @@ def chat_model(settings: Settings) -> BaseChatModel:
         n_ctx=settings.llm_ctx,
         n_threads=settings.llm_threads,
         max_tokens=settings.llm_max_tokens,
+        state_dir=str(settings.home / "cache" / "llm-state"),
     )
 
 
