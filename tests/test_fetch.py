@@ -20,9 +20,7 @@ import pytest
 
 from common.settings import Settings
 from ingest.fetch import FetchError, download_pdf, fetch_papers
-
-CORPUS_PDFS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdfs"
-pytestmark = pytest.mark.skipif(not CORPUS_PDFS.is_dir(), reason="needs /work/shared/corpus")
+from tests.conftest import CORPUS_PDFS, PDFS, needs_corpus
 
 LORA = "2106.09685"  # not in the manifest: its title can only come from the feed
 LORA_TITLE = "LoRA: Low-Rank Adaptation of Large Language Models"
@@ -128,7 +126,7 @@ def _handler(fake: FakeArxiv) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArxiv]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # never route loopback via a proxy
-    fake = FakeArxiv((CORPUS_PDFS / "1910.01108.pdf").read_bytes())
+    fake = FakeArxiv((PDFS / "1910.01108.pdf").read_bytes())
     fake.titles[LORA] = LORA_TITLE
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     httpd.daemon_threads = True
@@ -179,26 +177,34 @@ def test_download_uses_feed_metadata_and_caches(tmp_path: Path, server: FakeArxi
 
 
 def test_mirror_hit_is_used_in_place_without_requests(tmp_path: Path, server: FakeArxiv) -> None:
-    settings = _settings(tmp_path, server, mirror_dirs=[tmp_path / "nothing", CORPUS_PDFS])
+    settings = _settings(tmp_path, server, mirror_dirs=[tmp_path / "nothing", PDFS])
     events: list[tuple[str, str]] = []
-    report = fetch_papers(["1910.01108", "gpt1"], settings, lambda i, s: events.append((i, s)))
+    report = fetch_papers(["1910.01108", "1909.11942"], settings,
+                          lambda i, s: events.append((i, s)))
 
     assert report.failures == []
-    assert [path for _, path in report.papers] == [
-        CORPUS_PDFS / "1910.01108.pdf",
-        CORPUS_PDFS / "gpt1.pdf",
-    ]
-    distil, gpt1 = (paper for paper, _ in report.papers)
+    assert [path for _, path in report.papers] == [PDFS / "1910.01108.pdf",
+                                                   PDFS / "1909.11942.pdf"]
+    distil, albert = (paper for paper, _ in report.papers)
     assert distil.title.startswith("DistilBERT") and distil.year == 2019  # from the manifest
-    assert gpt1.title == "Improving Language Understanding by Generative Pre-Training"
-    assert gpt1.url == ""
-    assert events == [("1910.01108", "mirror"), ("gpt1", "mirror")]
+    assert albert.title.startswith("ALBERT") and albert.url.endswith("/abs/1909.11942")
+    assert events == [("1910.01108", "mirror"), ("1909.11942", "mirror")]
     assert server.requests == []
     assert _leftovers(settings) == []  # nothing copied
 
 
+@needs_corpus
+def test_paper_not_on_arxiv_comes_from_the_mirror(tmp_path: Path, server: FakeArxiv) -> None:
+    settings = _settings(tmp_path, server, mirror_dirs=[CORPUS_PDFS])
+    report = fetch_papers(["gpt1"], settings)
+    ((gpt1, path),) = report.papers
+    assert path == CORPUS_PDFS / "gpt1.pdf" and gpt1.url == ""
+    assert gpt1.title == "Improving Language Understanding by Generative Pre-Training"
+    assert server.requests == []
+
+
 def test_offline_missing_paper_fails_without_network(tmp_path: Path, server: FakeArxiv) -> None:
-    settings = _settings(tmp_path, server, offline=True, mirror_dirs=[CORPUS_PDFS])
+    settings = _settings(tmp_path, server, offline=True, mirror_dirs=[PDFS])
     report = fetch_papers(["1910.01108", "2203.15556"], settings)
 
     assert [p.doc_id for p, _ in report.papers] == ["1910.01108"]

@@ -1,23 +1,20 @@
 """The grounding check (rag/ground.py) on real pages of the corpus PDFs, with the wrong
 answers the 1.5B reader gave on questions this project had never seen (issue 12), and right
-ones in Korean, Chinese and English."""
+ones in Korean, Chinese and English. The pages come from the corpus in ../shared: a test
+skips, naming the PDF, without it."""
 
 from __future__ import annotations
 
 from functools import cache
 
-import pytest
-
 from ingest.pdf import extract_pages
 from rag.ground import audit, claims, grounded, missing
-from tests.conftest import PDFS
-
-pytestmark = pytest.mark.skipif(not PDFS.exists(), reason="needs ../shared/corpus/pdfs")
+from tests.conftest import pdf_path
 
 
 @cache
 def page(pdf: str, number: int) -> str:
-    return next(p.text for p in extract_pages(PDFS / f"{pdf}.pdf") if p.number == number)
+    return next(p.text for p in extract_pages(pdf_path(pdf)) if p.number == number)
 
 
 def test_a_wrong_vocabulary_size_is_caught_in_every_language():

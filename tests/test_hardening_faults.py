@@ -17,7 +17,7 @@ from click.testing import CliRunner
 import tests.test_fetch as fetch_tests
 from index.store import load_version
 from shell.cli import main
-from tests.conftest import PDFS, VECTOR_CACHE
+from tests.conftest import VECTOR_CACHE
 from tests.hardening_kit import (
     fake_paper,
     index_state,
@@ -28,8 +28,6 @@ from tests.hardening_kit import (
     wait_for,
 )
 from tests.test_fetch import LORA, server  # noqa: F401 (the loopback arXiv, a fixture)
-
-pytestmark = pytest.mark.skipif(not PDFS.is_dir(), reason="needs ../shared/corpus")
 
 
 def rag(args: list[str], home: Path, cache: Path = VECTOR_CACHE, **env: str):

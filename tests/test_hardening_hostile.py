@@ -17,11 +17,10 @@ from index.build import ingest_sources
 from ingest.sources import resolve_sources
 from rag.answer import Assistant
 from rag.model_files import ensure_default_model, find_model_parts
-from tests.conftest import PDFS, small_settings
+from tests.conftest import small_settings
 from tests.hardening_kit import copy_paper, text_pdf, wrap
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not PDFS.is_dir(), reason="needs ../shared/corpus")]
+pytestmark = pytest.mark.slow
 
 HOSTILE = {
     "en": ("QuillFormer is a 1.3 billion parameter language model introduced by the Meridian "

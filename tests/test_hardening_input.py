@@ -33,8 +33,6 @@ from tests.hardening_kit import (
     text_pdf,
 )
 
-pytestmark = pytest.mark.skipif(not PDFS.is_dir(), reason="needs ../shared/corpus")
-
 
 def rag(args: list[str], home: Path, **env: str):
     return CliRunner().invoke(main, args, env=rag_env(home, VECTOR_CACHE, **env))

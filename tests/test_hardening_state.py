@@ -20,10 +20,8 @@ from index.lexical import LEXICAL_VERSION
 from index.store import current_version, load_version
 from ingest.chunk import CHUNKER_VERSION
 from shell.cli import main
-from tests.conftest import PDFS, VECTOR_CACHE
+from tests.conftest import VECTOR_CACHE
 from tests.hardening_kit import fake_llm, index_state, rag_env
-
-pytestmark = pytest.mark.skipif(not PDFS.is_dir(), reason="needs ../shared/corpus")
 
 
 def rag(args: list[str], home: Path, **env: str):

@@ -1,8 +1,9 @@
 """PDF and note extraction on the real corpus: reading order, cleaning, page numbers, errors.
 
-The corpus lives in ../shared beside the repo (27 arXiv PDFs, 5 reading notes). Extracted
-documents are cached per module, so each PDF is read once. The full-corpus sweep (747 pages,
-~30 s of pure-Python pypdf) is marked slow.
+Three papers and five notes are committed under tests/data; the other papers come from the
+corpus in ../shared beside the repo (27 arXiv PDFs), and a test that needs one skips
+without it. Extracted documents are cached per module, so each PDF is read once. The
+full-corpus sweep (747 pages, ~30 s of pure-Python pypdf) is marked slow.
 """
 
 from __future__ import annotations
@@ -10,35 +11,33 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+import ingest.pdf
 from ingest.clean import join_hyphenated, normalize_chars, strip_arxiv_stamp
 from ingest.pdf import NO_TEXT, ParseError, extract_pages, iter_pages, load_document, note_title
 from ingest.types import PAGE_SEPARATOR, Page, Paper
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PDFS = SHARED / "corpus" / "pdfs"
-SEEDS = SHARED / "seeds"
-pytestmark = pytest.mark.skipif(not PDFS.is_dir(), reason="needs ../shared/corpus")
+from tests.conftest import CORPUS, PDFS, SEEDS, SOURCES, needs_corpus, pdf_path
 
 LIGATURES = re.compile("[\ufb00-\ufb06]")
 
 
 @cache
 def sources() -> dict[str, dict[str, str]]:
-    with (SHARED / "corpus" / "SOURCES.tsv").open(encoding="utf-8") as fh:
+    """Title, pages and sha256 of each PDF: the whole corpus's, else the committed three's."""
+    tsv = CORPUS / "SOURCES.tsv" if (CORPUS / "SOURCES.tsv").is_file() else SOURCES
+    with tsv.open(encoding="utf-8") as fh:
         return {row["id"]: row for row in csv.DictReader(fh, delimiter="\t")}
 
 
 @cache
 def pages(doc_id: str) -> tuple[Page, ...]:
-    """The extracted pages of one corpus PDF (each PDF is extracted once per test run)."""
-    return tuple(extract_pages(PDFS / f"{doc_id}.pdf"))
+    """The extracted pages of one PDF (each PDF is extracted once per test run)."""
+    return tuple(extract_pages(pdf_path(doc_id)))
 
 
 def flat(text: str) -> str:
@@ -136,6 +135,9 @@ def test_running_headers_and_page_numbers_are_removed() -> None:
     for page in electra[1:]:
         assert "Published as a conference paper" not in page.text
         assert not re.search(rf"(^|\n)\s*{page.number}\s*$", page.text), page.number
+
+
+def test_running_title_is_removed() -> None:
     retro = pages("2112.04426")  # running title on top of every page
     header = "Improving language models by retrieving from trillions of tokens"
     assert all(header not in page.text for page in retro[1:])
@@ -166,23 +168,35 @@ def test_text_cleaning_rules() -> None:
 # ---------------------------------------------------------------- pages and documents
 
 
-@pytest.mark.parametrize("doc_id", ["1810.04805", "1910.13461", "2010.11934", "gpt2"])
+@pytest.mark.parametrize("doc_id", ["1909.11942", "1810.04805", "1910.13461", "2010.11934",
+                                    "gpt2"])
 def test_page_numbers_match_the_pdf(doc_id: str) -> None:
     numbers = [page.number for page in pages(doc_id)]
     assert numbers == list(range(1, int(sources()[doc_id]["pages"]) + 1))
 
 
-def test_iter_pages_streams() -> None:
-    stream = iter_pages(PDFS / "2203.02155.pdf")  # 68 pages: the first comes after 8 are read
-    assert isinstance(stream, Iterator)
+def test_iter_pages_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ALBERT has 16 pages: its first is cleaned and handed over once the warm-up pages
+    (running headers are learned from them) are read, not after the whole file."""
+    read: list[int] = []
+    page_text = ingest.pdf._page_text
+
+    def counting(page):  # the real extraction, counted
+        read.append(1)
+        return page_text(page)
+
+    monkeypatch.setattr(ingest.pdf, "_page_text", counting)
+    stream = iter_pages(PDFS / "1909.11942.pdf")
     first = next(stream)
-    assert first.number == 1 and "Training language models to follow instructions" in first.text
+    assert first.number == 1 and "ALBERT: A LITE BERT" in first.text.upper()
+    assert len(read) <= ingest.pdf._WARMUP_PAGES < int(sources()["1909.11942"]["pages"])
     stream.close()
 
 
 def test_load_document_pdf_offsets_hash_and_lang() -> None:
+    path = pdf_path("1910.13461")
     paper = Paper(doc_id="1910.13461", title=sources()["1910.13461"]["title"])
-    doc = load_document(PDFS / "1910.13461.pdf", paper)
+    doc = load_document(path, paper)
     extracted = pages("1910.13461")
     assert len(doc.page_offsets) == len(extracted) and doc.page_offsets[0] == 0
     for page, start in zip(extracted, doc.page_offsets, strict=True):
@@ -193,7 +207,6 @@ def test_load_document_pdf_offsets_hash_and_lang() -> None:
     assert doc.lang == "en" and doc.doc_id == "1910.13461"
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="needs ../shared/seeds")
 @pytest.mark.parametrize(
     ("name", "lang", "title"),
     [
@@ -210,7 +223,6 @@ def test_load_document_reading_note(name: str, lang: str, title: str) -> None:
     assert note_title(path.read_text(encoding="utf-8"), "fallback").startswith(title)
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="needs ../shared/seeds")
 def test_reading_note_loses_image_tags_only() -> None:
     path = SEEDS / "002_7af2c7d49d51400b.txt"  # markdown with <img src=...> tags
     assert "<img" in path.read_text(encoding="utf-8")
@@ -296,6 +308,7 @@ def test_pdf_without_text_layer(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_corpus
 def test_whole_corpus_pages_ligatures_stamps() -> None:
     for doc_id, row in sources().items():
         extracted = pages(doc_id)

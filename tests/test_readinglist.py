@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -13,11 +12,7 @@ from ingest.readinglist import (
     manifest_paper,
     parse_reading_list,
 )
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEEDS = SHARED / "seeds"
-CORPUS = SHARED / "corpus"
-needs_shared = pytest.mark.skipif(not SEEDS.is_dir(), reason="needs /work/shared notes")
+from tests.conftest import CORPUS, SEEDS, needs_corpus
 
 
 def _note(prefix: str) -> str:
@@ -25,7 +20,6 @@ def _note(prefix: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@needs_shared
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [
@@ -41,21 +35,18 @@ def test_real_notes_yield_known_ids(prefix: str, expected: list[str]) -> None:
     assert ids.index(expected[0]) == 0  # first link in the note comes first
 
 
-@needs_shared
 def test_ids_keep_order_of_first_appearance() -> None:
     ids = parse_reading_list(_note("003"))  # 1706.03762 and 2203.15556 appear twice
     assert ids[:4] == ["1409.0473", "1706.03762", "1810.04805", "1910.13461"]
     assert ids.count("2203.15556") == 1
 
 
-@needs_shared
 def test_every_id_in_the_notes_is_in_the_manifest() -> None:
     listed = {p.doc_id for p in load_manifest()}
     for note in SEEDS.glob("*.txt"):
         assert set(parse_reading_list(note.read_text(encoding="utf-8"))) <= listed, note.name
 
 
-@needs_shared
 @pytest.mark.parametrize("prefix", ["001", "004"])
 def test_note_without_links_names_no_paper(prefix: str) -> None:
     (path,) = SEEDS.glob(f"{prefix}_*.txt")
@@ -117,7 +108,7 @@ def test_manifest_has_44_unique_papers() -> None:
         assert p.url == ("" if p.doc_id.startswith("gpt") else f"https://arxiv.org/abs/{p.doc_id}")
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs /work/shared/corpus")
+@needs_corpus
 def test_manifest_covers_corpus_and_arxiv_only_papers() -> None:
     ids = {p.doc_id for p in load_manifest()}
     in_pdfs = {p.stem for p in (CORPUS / "pdfs").glob("*.pdf")}
