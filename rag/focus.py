@@ -43,6 +43,7 @@ CONTRIBUTION_BONUS = 0.2
 REDUNDANT = 0.85  # USE cosine above which a sentence repeats one already kept
 MIN_CHARS = 25  # shorter pieces (captions, table cells) are never worth their tokens
 GAP = " … "
+FIGURE_TOKENS, FIGURE_DISTINCT = 20, 0.6  # see _is_figure_text
 
 
 def focus(
@@ -71,7 +72,18 @@ def focus(
 def _sentences(text: str) -> list[str]:
     lang = detect_lang(text)
     return [text[a:b] for a, b in split_sentences(text, lang)
-            if b - a >= MIN_CHARS and not _is_heading(text[a:b])]
+            if b - a >= MIN_CHARS and not _is_heading(text[a:b]) and
+            not _is_figure_text(text[a:b])]
+
+
+def _is_figure_text(sentence: str) -> bool:
+    """Figure axes and legends, tables of contents, overlapping PDF text layers ("GPT GPT
+    (prompted) SFT PPO PPO-ptx 0 0.25 0.50 … GPT GPT (prompted) SFT PPO …", "Universality
+    of overfitting . . . . ."): 20 or more tokens, fewer than 60% of them distinct. Prose and
+    table rows repeat far less (216 of the corpus's 8,442 sentences of 20+ tokens are below,
+    all of this kind); a question's name in them earned them a key bonus over real sentences."""
+    tokens = sentence.split()
+    return len(tokens) >= FIGURE_TOKENS and len(set(tokens)) < FIGURE_DISTINCT * len(tokens)
 
 
 def _is_heading(sentence: str) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from common.tokens import approx_tokens
 from index.embed import load_embedder
 from rag.context import Passage
-from rag.focus import GAP, focus
+from rag.focus import GAP, _is_figure_text, focus
 from rag.prompts import EXAMPLES, format_sources, prompt_inputs, reader_prompt, source_label
 
 ALBERT = (
@@ -110,3 +110,33 @@ def test_sources_are_headed_by_short_paper_labels():
     assert source_label("Mamba: Linear-Time Sequence Modeling", "2312.00752") == "Mamba"
     assert source_label("001_2823b95318a23eab", "001_2823b95318a23eab") == "notes"
     assert source_label("my_notes", "my_notes") == "my_notes"
+
+
+# Sentences as pypdf extracts them from the corpus PDFs (InstructGPT's Figure 4 legend, the
+# scaling-laws table of contents, GPT-2's Table 2 inside its sentence, OPT's Table 1).
+FIGURE_LEGEND = ("GPT GPT (prompted) SFT PPO PPO-ptx 0 0.25 0.50 0.75Prevalence Attempts correct "
+                 "instruction GPT GPT (prompted) SFT PPO PPO-ptx 0 0.1 0.2 0.3 0.4 0.5 Follows "
+                 "explicit constraints GPT GPT (prompted) SFT PPO PPO-ptx 0 0.2 0.4 "
+                 "Hallucinations GPT GPT (prompted) SFT PPO PPO-ptx 0 0.25 0.50 0.75 Uses lang")
+CONTENTS = "10 9 Universality of overfitting " + ". " * 30
+TABLE_IN_PROSE = ("The model largely follows the details of the OpenAI GPT model (Radford et al., "
+                  "2018) with a Parameters Layers dmodel 117M 12 768 345M 24 1024 762M 36 1280 "
+                  "1542M 48 1600 Table 2.")
+TABLE = ("Model #L #H dmodel LR Batch 125M 12 12 768 6.0e−4 0.5M 350M 24 16 1024 3.0e−4 0.5M "
+         "1.3B 24 32 2048 2.0e−4 1M 2.7B 32 32 2560 1.6e−4 1M 6.7B 32 32 4096 1.2e−4 2M 13B 40 "
+         "40 5120 1.0e−4 4M 30B 48 56 7168 1.0e−4 4M 175B 96 96 12288 1.2e−4 2M")
+
+
+def test_figure_legends_and_contents_are_not_evidence_but_tables_are():
+    assert _is_figure_text(FIGURE_LEGEND) and _is_figure_text(CONTENTS)
+    assert not _is_figure_text(TABLE_IN_PROSE) and not _is_figure_text(TABLE)
+
+
+def test_a_contents_line_naming_the_asked_topic_is_not_kept_though_the_budget_has_room(use):
+    """The question's words earn a table-of-contents line a place; it must not be evidence."""
+    text = (CONTENTS + "\n\nThe extent of overfitting depends predominantly on the ratio "
+            "N^0.74/D, so every time we increase the model size 8x, we only need to increase "
+            "the data by roughly 5x to avoid a penalty.")
+    kept = focus("What is the universality of overfitting?", [passage(1, "2001.08361", text)],
+                 use, 400)
+    assert ". . ." not in kept[0].text and "depends predominantly" in kept[0].text
