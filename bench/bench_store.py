@@ -36,7 +36,8 @@ from rag.retrieve import Retriever
 
 SHARED = REPO_ROOT.parent / "shared"
 SIZES = ("SELECT pg_total_relation_size('seed_chunks'), pg_relation_size('seed_chunks'), "
-         "pg_total_relation_size('seed_terms') + pg_total_relation_size('seed_docs')")
+         "pg_total_relation_size('seed_postings') + pg_total_relation_size('seed_terms') "
+         "+ pg_total_relation_size('seed_docs')")
 
 
 def timed_searches(retriever: Retriever, questions: list[str], k: int = 5
@@ -118,7 +119,7 @@ def show(out: dict) -> None:
               + str({k: round(v, 1) for k, v in out["ingest_timings"].items()}))
     t.add_row("seed_chunks total / heap (MiB)",
               f"{out['chunks_mb']:.1f} / {out['chunks_heap_mb']:.1f}")
-    t.add_row("seed_terms + seed_docs (MiB)", f"{out['terms_docs_mb']:.1f}")
+    t.add_row("seed_postings + seed_terms + seed_docs (MiB)", f"{out['terms_docs_mb']:.1f}")
     c.print(t)
 
 
