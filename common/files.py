@@ -4,7 +4,8 @@
   document (nothing to re-embed), a verified model, one upload folder per content.
 - `atomic_write_bytes` / `atomic_write_text`: write beside the target, then `os.replace`,
   so a reader (or a crash) never sees half a file.
-- `looks_like_pdf`: whether a file's first bytes carry the `%PDF-` header.
+- `looks_like_pdf`: whether a file's first bytes carry the `%PDF-` header (the one rule for
+  downloads, cached and mirrored papers, uploads and the parser).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from pathlib import Path
 
 PDF_MAGIC = b"%PDF-"
+PDF_HEAD_BYTES = 1024  # PDF readers accept the header anywhere in a file's first 1024 bytes
 
 
 def file_sha256(path: Path) -> str:
@@ -46,9 +48,13 @@ def atomic_write_text(path: Path, text: str, fsync: bool = False, suffix: str = 
 
 
 def looks_like_pdf(head: bytes) -> bool:
-    """True when `head` (a file's first bytes) opens with the PDF header, white space allowed.
+    """True when `head` (a file's first bytes) holds the PDF header within `PDF_HEAD_BYTES`:
+    what PDF readers accept, so a few bytes of junk before `%PDF-` pass, an HTML error page
+    saved as .pdf does not.
 
-    >>> looks_like_pdf(b"%PDF-1.7\\n..."), looks_like_pdf(b"<html>")
-    (True, False)
+    >>> looks_like_pdf(b"%PDF-1.7\\n..."), looks_like_pdf(b"\\r\\n%PDF-1.4")
+    (True, True)
+    >>> looks_like_pdf(b"<html><body>Not found</body></html>")
+    False
     """
-    return head.lstrip().startswith(PDF_MAGIC)
+    return PDF_MAGIC in head[:PDF_HEAD_BYTES]

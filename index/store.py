@@ -28,6 +28,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from common.files import atomic_write_text
 from common.settings import Settings
 from index.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.chunk import CHUNKER_VERSION
@@ -155,7 +156,7 @@ def save_version(root: Path, index: StoredIndex) -> str:
         _write_files(tmp, index)
         _fsync_tree(tmp)
         os.rename(tmp, versions / name)
-        _write_atomic(root / "CURRENT", name)
+        atomic_write_text(root / "CURRENT", name, fsync=True)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError | RuntimeError):  # faiss reports a failed write as RuntimeError
@@ -183,15 +184,6 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with open(path, "rb") as f:
                 os.fsync(f.fileno())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _prune(versions: Path, keep: str) -> None:

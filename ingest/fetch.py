@@ -8,55 +8,40 @@ For every id, `fetch_papers` looks in this order and stops at the first hit:
    `settings.arxiv_api_url`) gives title, authors, year and PDF link, then the PDF is
    downloaded into the cache.
 
-A download goes to a temporary file in the cache folder and is renamed into place
-(`os.replace`, atomic) only once it has the `%PDF-` header, a sane size and as many bytes as
-the server announced, so an interrupted run never leaves half a PDF behind. Connection
-errors, HTTP 5xx/429 and truncated bodies are retried with exponential backoff; requests to
-arXiv are spaced by `settings.arxiv_delay_s`. Ids that cannot be had end up in
-`FetchReport.failures` with a one-line reason saying what to do -- nothing is raised.
+Downloads are whole or absent, retried and paced (`ingest.download`). Ids that cannot be
+had end up in `FetchReport.failures` with a one-line reason saying what to do -- nothing is
+raised.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import arxiv
 import requests
 
 from common.arxiv import abs_url, is_arxiv_id, pdf_url, strip_version
-from common.files import atomic_write_text
+from common.files import PDF_HEAD_BYTES, atomic_write_text, looks_like_pdf
 from common.settings import Settings
+from ingest.download import (
+    MIN_PDF_BYTES,
+    TEMP_SUFFIX,
+    USER_AGENT,
+    FetchError,
+    Pacer,
+    clean_stale_temps,
+    download_pdf,
+)
 from ingest.readinglist import NON_ARXIV_IDS, manifest_paper
 from ingest.types import Paper
 
 logger = logging.getLogger(__name__)
 
-PDF_MAGIC = b"%PDF-"
-MIN_PDF_BYTES = 1024  # anything smaller is an error page, not a paper
-MAX_PDF_BYTES = 200 * 2**20
-STALE_TEMP_S = 3600  # temp files older than this are leftovers of a killed run
-_TEMP_SUFFIX = ".part"
-_USER_AGENT = "seed-rag/0.1 (research-paper assistant)"
-_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
-
 Progress = Callable[[str, str], None]
-
-
-class FetchError(Exception):
-    """A PDF could not be downloaded; `retryable` says whether trying again may help."""
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -65,20 +50,6 @@ class FetchReport:
 
     papers: list[tuple[Paper, Path]]
     failures: list[tuple[str, str]]
-
-
-class Pacer:
-    """Spaces requests to one host by at least `delay_s` seconds (arXiv asks for 3 s)."""
-
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
-        self._last = float("-inf")
-
-    def wait(self) -> None:
-        pause = self._last + self.delay_s - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        self._last = time.monotonic()
 
 
 def fetch_papers(
@@ -144,38 +115,25 @@ def find_local(doc_id: str, settings: Settings) -> tuple[Path, str] | None:
     """(path, "cached" | "mirror") of a usable local `<doc_id>.pdf`, or None."""
     cached = settings.pdf_cache / f"{doc_id}.pdf"
     if cached.is_file():
-        if looks_like_pdf(cached):
+        if _usable_pdf(cached):
             return cached, "cached"
         logger.warning("%s is not a PDF; removing it and looking elsewhere", cached)
         cached.unlink(missing_ok=True)
     for folder in settings.mirror_dirs:
         candidate = Path(folder) / f"{doc_id}.pdf"
-        if candidate.is_file() and looks_like_pdf(candidate):
+        if candidate.is_file() and _usable_pdf(candidate):
             return candidate, "mirror"
     return None
 
 
-def looks_like_pdf(path: Path) -> bool:
-    """True if `path` starts with `%PDF-` and is at least `MIN_PDF_BYTES` long."""
+def _usable_pdf(path: Path) -> bool:
+    """True if `path` has the PDF header and is at least `MIN_PDF_BYTES` long."""
     try:
         with path.open("rb") as f:
-            head = f.read(len(PDF_MAGIC))
-        return head == PDF_MAGIC and path.stat().st_size >= MIN_PDF_BYTES
+            head = f.read(PDF_HEAD_BYTES)
+        return looks_like_pdf(head) and path.stat().st_size >= MIN_PDF_BYTES
     except OSError:
         return False
-
-
-def clean_stale_temps(cache: Path, max_age_s: float = STALE_TEMP_S) -> int:
-    """Delete download temp files older than `max_age_s` in `cache`; returns how many."""
-    removed = 0
-    for tmp in cache.glob(f".*{_TEMP_SUFFIX}"):
-        with contextlib.suppress(OSError):  # another run may remove it first
-            if time.time() - tmp.stat().st_mtime > max_age_s:
-                tmp.unlink()
-                removed += 1
-    if removed:
-        logger.info("removed %d stale temp file(s) from %s", removed, cache)
-    return removed
 
 
 def _fetch_from_arxiv(
@@ -195,7 +153,7 @@ def _fetch_from_arxiv(
         return
     pacer.wait()  # the query counts as the last request to arXiv
     with requests.Session() as session:
-        session.headers["User-Agent"] = _USER_AGENT
+        session.headers["User-Agent"] = USER_AGENT
         for doc_id in ids:
             result = found.get(doc_id)
             if result is None:
@@ -248,93 +206,6 @@ def query_arxiv(ids: list[str], settings: Settings) -> dict[str, arxiv.Result]:
     return found
 
 
-def download_pdf(
-    url: str,
-    dest: Path,
-    settings: Settings,
-    *,
-    session: requests.Session | None = None,
-    pacer: Pacer | None = None,
-) -> Path:
-    """Download the PDF at `url` to `dest` atomically, retrying transient errors.
-
-    Tries `1 + settings.arxiv_retries` times, sleeping `arxiv_delay_s * 2**attempt` between
-    tries. Raises `FetchError` (and leaves no file) when every try failed or the server sent
-    something that is not a PDF.
-    """
-    pacer = pacer or Pacer(settings.arxiv_delay_s)
-    session = session or requests.Session()
-    attempts = 1 + max(settings.arxiv_retries, 0)
-    attempt = 0
-    while True:
-        pacer.wait()
-        try:
-            _download_once(session, url, dest)
-        except FetchError as e:
-            attempt += 1
-            if not e.retryable or attempt == attempts:
-                tries = f" after {attempt} tries" if e.retryable else ""
-                raise FetchError(f"download of {url} failed{tries}: {e}") from e
-            backoff = settings.arxiv_delay_s * 2 ** (attempt - 1)
-            logger.info("retrying %s in %.1f s (%s)", url, backoff, e)
-            time.sleep(backoff)
-        else:
-            logger.info("downloaded %s -> %s", url, dest)
-            return dest
-
-
-def _download_once(session: requests.Session, url: str, dest: Path) -> None:
-    """One GET of `url` into a temp file next to `dest`, renamed onto `dest` if valid."""
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.", suffix=_TEMP_SUFFIX)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            expected, got = _stream(session, url, out)
-            out.flush()
-            os.fsync(out.fileno())
-        if expected is not None and got != expected:
-            raise FetchError(f"truncated body ({got} of {expected} bytes)", retryable=True)
-        _check_pdf(tmp, got)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is ordinary files
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _stream(session: requests.Session, url: str, out: BinaryIO) -> tuple[int | None, int]:
-    """Write the body of `url` to `out`; return (Content-Length or None, bytes written)."""
-    try:
-        with session.get(url, stream=True, timeout=_TIMEOUT) as resp:
-            if resp.status_code >= 500 or resp.status_code == 429:
-                raise FetchError(f"HTTP {resp.status_code}", retryable=True)
-            if resp.status_code >= 400:
-                raise FetchError(f"HTTP {resp.status_code}")
-            length = resp.headers.get("Content-Length", "")
-            encoded = resp.headers.get("Content-Encoding", "identity") != "identity"
-            expected = int(length) if length.isdigit() and not encoded else None
-            got = 0
-            for block in resp.iter_content(chunk_size=1 << 16):
-                got += len(block)
-                if got > MAX_PDF_BYTES:
-                    raise FetchError(f"body larger than {MAX_PDF_BYTES} bytes")
-                out.write(block)
-            return expected, got
-    except requests.exceptions.ChunkedEncodingError as e:  # body ended before Content-Length
-        raise FetchError("truncated body (connection closed early)", retryable=True) from e
-    except requests.RequestException as e:
-        raise FetchError(f"connection error: {type(e).__name__}", retryable=True) from e
-
-
-def _check_pdf(path: Path, size: int) -> None:
-    with path.open("rb") as f:
-        head = f.read(64)
-    if not head.startswith(PDF_MAGIC):
-        kind = "HTML" if b"<" in head[:16] else "something else"
-        raise FetchError(f"server sent {kind}, not a PDF")
-    if size < MIN_PDF_BYTES:
-        raise FetchError(f"PDF too small ({size} bytes)")
-
-
 def _save_metadata(doc_id: str, result: arxiv.Result, settings: Settings) -> dict:
     """Keep arXiv's title/authors/year next to the cached PDF for later runs."""
     meta = {
@@ -343,7 +214,7 @@ def _save_metadata(doc_id: str, result: arxiv.Result, settings: Settings) -> dic
         "year": result.published.year if result.published.year > 1 else None,
     }
     path = settings.pdf_cache / f"{doc_id}.json"
-    atomic_write_text(path, json.dumps(meta, ensure_ascii=False), suffix=_TEMP_SUFFIX)
+    atomic_write_text(path, json.dumps(meta, ensure_ascii=False), suffix=TEMP_SUFFIX)
     return meta
 
 

@@ -26,7 +26,7 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import DecodedStreamObject, NameObject
 
-from common.files import file_sha256
+from common.files import PDF_HEAD_BYTES, file_sha256, looks_like_pdf
 from common.lang import detect_lang
 from ingest.clean import HeaderFooterFilter, Vocabulary, clean_page_lines, normalize_chars
 from ingest.layout import reading_order_text
@@ -60,11 +60,11 @@ def _open_file(path: Path) -> BinaryIO:
 
 def _check_header(path: Path, fh: BinaryIO) -> None:
     """Reject empty files, HTML pages saved as .pdf and other non-PDF bytes up front."""
-    head = fh.read(1024)
+    head = fh.read(PDF_HEAD_BYTES)
     fh.seek(0)
     if not head:
         raise ParseError(path, "empty file (0 bytes); download or export it again")
-    if b"%PDF-" in head:
+    if looks_like_pdf(head):
         return
     if re.search(rb"<(!doctype html|html|head|body)\b", head.lower()):
         raise ParseError(

@@ -19,7 +19,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from common.settings import Settings
-from ingest.fetch import FetchError, download_pdf, fetch_papers
+from ingest.download import FetchError, download_pdf
+from ingest.fetch import fetch_papers
 from tests.conftest import CORPUS_PDFS, PDFS, needs_corpus
 
 LORA = "2106.09685"  # not in the manifest: its title can only come from the feed
