@@ -1,6 +1,6 @@
 """Index stage: build or update the index from sources, incrementally and safely.
 
-    report = ingest_sources(resolve_sources(args, settings).sources, settings)
+    resolved, report = ingest_items(args, settings)  # or ingest_sources(sources, settings)
 
 For each source the file's sha256 is compared with the live index: an unchanged document is
 neither parsed nor embedded again, a changed one has its chunks replaced, a file whose bytes
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -22,6 +21,7 @@ from filelock import FileLock, Timeout
 from common.files import file_sha256
 from common.settings import Settings
 from index.cache import VectorCache
+from index.document import BuildReport, embed_doc, embed_text, parse_one
 from index.embed import Embedder, embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from index.progress import NullReporter, Reporter
@@ -34,33 +34,16 @@ from index.store import (
     read_meta,
     save_version,
 )
-from ingest.chunk import CHUNKER_VERSION, chunk_document
-from ingest.pdf import ParseError, load_document
-from ingest.sources import Source
+from ingest.chunk import CHUNKER_VERSION
+from ingest.sources import Source, SourceReport, resolve_sources
 from ingest.types import Chunk
 
 log = logging.getLogger(__name__)
+FETCH_STAGE = "fetch (cache, mirrors, arXiv)"
 
 
 class IngestBusyError(RuntimeError):
     """Another ingest holds the index lock."""
-
-
-@dataclass
-class BuildReport:
-    """What one ingest did; the CLI prints it as the closing summary."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    documents: int = 0
-    pages: int = 0
-    chunks: int = 0
-    embedded_chunks: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-    embed_s: dict[str, float] = field(default_factory=dict)  # per embedder id
-    version: str = ""
 
 
 def expected_meta(settings: Settings, embedders: list[Embedder]) -> Meta:
@@ -82,9 +65,27 @@ def _embedder_entry(emb: Embedder) -> dict:
     return entry
 
 
-def embed_text(chunk: Chunk) -> str:
-    """What gets embedded and BM25-indexed: the paper title as a header, then the chunk."""
-    return f"{chunk.title}\n{chunk.text}"
+def ingest_items(items: list[str], settings: Settings, reporter: Reporter | None = None,
+                 rebuild: bool = False) -> tuple[SourceReport, BuildReport]:
+    """The one ingest flow, shared by `rag ingest`, the first-use build and the web UI's add:
+    resolve `items` (files, folders, reading lists, arXiv ids; none: the built-in reading
+    list and notes) to local files, fetching what is missing, then index what resolved.
+
+    The fetch is the `FETCH_STAGE` of `reporter` and `timings["fetch_s"]` of the
+    report; when nothing resolves nothing is indexed, and the first value says why
+    (`failures`) and what to note (`notices`).
+    """
+    reporter = reporter or NullReporter()
+    t0 = time.perf_counter()
+    reporter.start(FETCH_STAGE, 0, "sources")  # of unknown length: a pulsing bar, then gone
+    resolved = resolve_sources(list(items), settings)
+    reporter.finish(FETCH_STAGE)
+    timings = {"fetch_s": time.perf_counter() - t0}
+    if not resolved.sources:
+        return resolved, BuildReport(timings=timings)
+    report = ingest_sources(resolved.sources, settings, reporter, rebuild=rebuild)
+    report.timings = timings | report.timings
+    return resolved, report
 
 
 def ingest_sources(
@@ -204,40 +205,13 @@ def _parse_changed(
         todo, fresh = [], parse_on_cluster(todo, docs_meta, report, settings, reporter)
     reporter.start("parse", len(todo), "docs")
     for src, sha in todo:
-        chunks = _parse_one(src, sha, docs_meta, report, settings)
+        chunks = parse_one(src, sha, docs_meta, report, settings)
         if chunks is not None:
             fresh[src.paper.doc_id] = chunks
         reporter.advance("parse")
     reporter.finish("parse")
     report.pages = sum(m.get("pages", 0) for m in docs_meta.values())
     return fresh
-
-
-def _parse_one(
-    src: Source, sha: str, docs_meta: dict[str, dict], report: BuildReport, settings: Settings
-) -> list[Chunk] | None:
-    try:
-        doc = load_document(src.path, src.paper)
-    except ParseError as e:
-        report.skipped.append((str(src.path), str(e)))
-        return None
-    chunks = chunk_document(doc, settings.chunk_tokens)
-    if not chunks:
-        report.skipped.append((str(src.path), "no text to index"))
-        return None
-    doc_id = src.paper.doc_id
-    (report.updated if doc_id in docs_meta else report.added).append(doc_id)
-    docs_meta[doc_id] = {
-        "sha256": sha,
-        "title": doc.paper.title,
-        "url": doc.paper.url,
-        "path": str(src.path),
-        "kind": src.kind,
-        "lang": doc.lang,
-        "pages": len(doc.page_offsets),
-        "chunks": len(chunks),
-    }
-    return chunks
 
 
 def _embed_all(
@@ -258,7 +232,7 @@ def _embed_all(
         reporter.start(f"embed {emb.id}", sum(len(by_doc[d]) for d in todo), "chunks")
         t0 = time.perf_counter()
         for doc_id in todo:
-            vecs = _embed_doc(emb, by_doc[doc_id], settings, reporter, f"embed {emb.id}")
+            vecs = embed_doc(emb, by_doc[doc_id], settings, reporter, f"embed {emb.id}")
             cache.put(docs_meta[doc_id]["sha256"], vecs)
             report.embedded_chunks += len(vecs)
         report.embed_s[emb.id] = time.perf_counter() - t0
@@ -266,14 +240,3 @@ def _embed_all(
         parts = [cache.get(docs_meta[d]["sha256"]) for d in by_doc]
         out.append(np.vstack(parts) if parts else np.zeros((0, emb.dim), np.float32))
     return out
-
-
-def _embed_doc(
-    emb: Embedder, chunks: list[Chunk], settings: Settings, reporter: Reporter, stage: str
-) -> np.ndarray:
-    parts = []
-    for i in range(0, len(chunks), settings.embed_batch):
-        batch = chunks[i : i + settings.embed_batch]
-        parts.append(emb.encode_document([embed_text(c) for c in batch]))
-        reporter.advance(stage, len(batch))
-    return np.vstack(parts)

