@@ -37,11 +37,12 @@ from rag.context import Passage, build_passages, named_only
 from rag.finish import ABSTAIN_CUES, Finisher, says_no
 from rag.focus import focus
 from rag.gate import Verdict, check
-from rag.named import about, named_papers
+from rag.named import about, named_as_kind, named_papers
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
 from rag.repair import MIN_MEANING
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
 from rag.translate import Translator
+from rag.which import asks_which
 
 log = logging.getLogger(__name__)
 __all__ = ["ABSTAIN_CUES", "Answer", "Assistant", "Plan", "Reading", "ask"]
@@ -106,7 +107,7 @@ class Assistant:
         sides = comparison_sides(question, lang)
         hits = self.retriever.search(question, max(k or self.settings.k, 1))
         subjects, hits = (([], hits) if sides else
-                          self._subjects(question, hits, max(k or self.settings.k, 1)))
+                          self._subjects(question, lang, hits, max(k or self.settings.k, 1)))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
         plan = Plan(question, lang, hits, passages)
@@ -157,15 +158,19 @@ class Assistant:
         timings["total_s"] = time.perf_counter() - t0
         return answer
 
-    def _subjects(self, question: str, hits: list[Hit], k: int) -> tuple[list[str], list[Hit]]:
+    def _subjects(self, question: str, lang: str, hits: list[Hit], k: int
+                  ) -> tuple[list[str], list[Hit]]:
         """The papers the question names and is about (rag/named.py `about`), and the hits
-        to read: when it names papers it is not about ("a lighter BERT ..."), the hits found
-        without the named-paper leg, which would otherwise fill them with the named paper."""
+        to read: when it names papers it is not about ("a lighter BERT ...", "which
+        lightweight BERT model ..."), the hits found without the named-paper leg, which
+        would otherwise fill them with the named paper."""
         named = named_papers(question, self.retriever.names)
         if not named:
             return [], hits
         unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
         found = self.retriever.search(question, k, legs=unnamed)
+        if asks_which(question, lang) and named_as_kind(question, named, self.retriever.names):
+            return [], found
         papers = set(self.retriever.names.values())  # reading notes have no name
         subjects = about(named, [h.chunk.doc_id for h in found if h.chunk.doc_id in papers],
                          self.retriever.names)

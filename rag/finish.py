@@ -32,7 +32,7 @@ from rag.cite import (
 )
 from rag.context import Passage
 from rag.ground import cited_pieces, unbacked
-from rag.named import named_papers
+from rag.named import named_as_kind, named_papers
 from rag.prompts import ABSTAIN
 from rag.repair import Grounder, Similar, Translate, translated
 from rag.which import asks_which, with_name
@@ -83,7 +83,9 @@ class Finisher:
         grounder = Grounder(read_lang, self.translate, self.similar, self.min_meaning,
                             question)
         shown, removed = grounder.ground(checked, passages)
-        if asks_which(question, lang) and not named_papers(question, self.names):
+        named = named_papers(question, self.names)
+        if asks_which(question, lang) and (
+                not named or named_as_kind(question, named, self.names)):
             shown = with_name(shown, passages, read_lang)
         paths = {p.n: self.paths.get(p.doc_id, "") for p in passages}
         text, citations = render(shown, passages, paths)

@@ -100,6 +100,32 @@ def unindexed_named(query: str, indexed: set[str]) -> list[tuple[str, str]]:
     return [(next(n for n, d in names.items() if d == doc), doc) for doc in found]
 
 
+# A name used for the kind of thing asked about: a derived kind ("a BERT-based model", "BERT
+# 계열", "BERT变体") or after a word for a smaller one ("경량 BERT 모델", "a lighter BERT").
+# Not a bare "X model": "the largest T5 model" is still T5's.
+_KIND_AFTER = r"(?:[-\s]?(?:based|style|like)\b|\s*(?:계열|기반|류|类|variants?|변형|变体))"
+_KIND_BEFORE = r"(?:경량|가벼운|작은|lighter|smaller|compact|tiny|distilled|轻量|小型|更小的?)\s*"
+
+
+def named_as_kind(query: str, doc_ids: list[str], names: dict[str, str]) -> bool:
+    """Whether every named paper is named as a *kind* ("the lightweight BERT model that ...")
+    rather than as the paper asked about: in a "which model ..." question such a name says
+    what the answer is like, and the answer is another paper (TinyBERT, not BERT).
+
+    >>> names = {"BERT": "1810.04805"}
+    >>> named_as_kind("2단계 증류를 수행한 경량 BERT 모델의 이름은?", ["1810.04805"], names)
+    True
+    >>> named_as_kind("BERT의 사전학습 목표 이름은?", ["1810.04805"], names)
+    False
+    """
+    def kind(name: str) -> bool:
+        at = rf"(?<![A-Za-z0-9]){re.escape(name)}{_END[name[-1].isdigit()]}"
+        return bool(re.search(at + _KIND_AFTER, query, re.I) or
+                    re.search(_KIND_BEFORE + at, query, re.I))
+    return bool(doc_ids) and all(any(kind(n) for n, d in names.items() if d == doc)
+                                 for doc in doc_ids)
+
+
 def about(doc_ids: list[str], found: list[str], names: dict[str, str]) -> list[str]:
     """The named papers (`doc_ids`) that the question is *about*, judged by the first paper
     retrieved without the named-paper leg (`found`: papers only, best first):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.named import named_papers, paper_names, unseen_names
+from rag.named import named_as_kind, named_papers, paper_names, unseen_names
 from rag.retrieve import Retriever
 
 
@@ -88,3 +88,25 @@ def test_a_question_is_about_the_paper_it_names_though_a_note_is_found_first(sma
     assert found[0] == "001_2823b95318a23eab"  # the setting this test is about
     plan = assistant.plan(question)
     assert {p.doc_id for r in plan.readings for p in r.passages} == {"1910.01108"}
+
+
+def test_a_name_used_for_a_kind_of_model_is_not_the_paper_asked_about():
+    names = {"BERT": "bert", "ALBERT": "albert", "GPT-2": "gpt2"}
+    kinds = [
+        "2단계 증류를 수행한 경량 BERT 모델의 이름은?",
+        "Which lightweight BERT variant distils the teacher in two stages?",
+        "哪个轻量BERT模型使用两阶段蒸馏？",
+        "What is the name of the lighter BERT that shares parameters across layers?",
+        "Which BERT-based model replaces NSP with sentence order prediction?",
+    ]
+    for q in kinds:
+        assert named_as_kind(q, named_papers(q, names), names), q
+    about = [
+        "BERT의 사전학습 목표 이름은?",
+        "Which objective did BERT add besides masked language modelling?",
+        "GPT-2使用了哪个数据集？",
+        "ALBERT와 BERT 모델의 차이는?",  # ALBERT is named as the paper itself
+        "What objective did T5 find best, and what is the largest T5 model?",
+    ]
+    for q in about:
+        assert not named_as_kind(q, named_papers(q, names), names), q
