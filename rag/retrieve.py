@@ -25,9 +25,10 @@ from pydantic import ConfigDict
 
 from common.lang import detect_lang
 from common.settings import Settings
+from index.backend import open_index
 from index.embed import Embedder, load_embedders
 from index.lexical import tokenize
-from index.store import StoredIndex, open_index
+from index.store import StoredIndex
 from ingest.types import Chunk, Lang
 from rag.named import named_papers, paper_names
 

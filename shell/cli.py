@@ -202,7 +202,7 @@ def answer_json(answer) -> dict:
 
 def _ensure_index(settings: Settings) -> None:
     """Build the default index when there is none yet (first use)."""
-    from index.store import index_meta
+    from index.backend import index_meta
 
     if index_meta(settings) is not None:  # the embedded index or RAG_STORE's
         return

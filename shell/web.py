@@ -27,8 +27,8 @@ import gradio as gr
 
 from common.files import file_sha256, looks_like_pdf
 from common.settings import Settings
+from index.backend import index_meta
 from index.build import IngestBusyError, ingest_items
-from index.store import index_meta
 from rag.answer import Answer, Assistant, Plan
 from rag.followup import rewrite_question
 from rag.retrieve import Retriever

@@ -20,7 +20,6 @@ LAYERS = ["common", "ingest", "index", "rag", "eval", "shell", "app"]
 MAX_LINES = 300
 # Known and still to fix (issue 15); each entry is a strict xfail: fixed, it must leave here.
 OVERSIZE: set[str] = set()
-CIRCLES = "index.build <-> index.pgwrite, index.store <-> index.pgstore"
 WRONG_DOCTESTS = {"rag.compare", "rag.focus", "rag.gate", "rag.llamacpp_chat", "rag.repair",
                   "rag.translate"}
 
@@ -58,7 +57,6 @@ def test_imports_go_down_only(path: Path) -> None:
     assert not upward, f"{_module(path)} imports a higher layer: {upward}"
 
 
-@pytest.mark.xfail(strict=True, reason=f"known circle: {CIRCLES}")
 def test_no_import_circle_within_a_layer() -> None:
     graph = {_module(p): {n for n in _imports(p)} for p in _sources()}
     state: dict[str, int] = {}
