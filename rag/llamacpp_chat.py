@@ -132,9 +132,8 @@ def check_build_cpu(marker: Path | None = None, cpuinfo: Path = Path("/proc/cpui
 class LlamaCppChat(BaseChatModel):
     """Chat with a local GGUF. Greedy (temperature 0) unless told otherwise.
 
-    >>> chat = LlamaCppChat(model_path="model.gguf", n_ctx=4096, n_threads=2)
-    >>> chat.invoke("Reply with the single word: yes").content
-    'Yes'
+        chat = LlamaCppChat(model_path="model.gguf", n_ctx=4096, n_threads=2)
+        chat.invoke("Reply with the single word: yes").content  # 'Yes'
     """
 
     model_path: str

@@ -16,7 +16,7 @@ meaning. This pass holds it to its claims (rag/ground.py), in this order:
    carries (a Korean or Chinese sentence has no English words to compare), is removed:
    the user never reads it as part of the answer (`Answer.unsupported` keeps it).
 
-    >>> shown, dropped = Grounder("ko", translate, similar).ground(checked, passages)
+    shown, dropped = Grounder("ko", translate, similar).ground(checked, passages)
 """
 
 from __future__ import annotations

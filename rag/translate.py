@@ -5,9 +5,12 @@ question's; a quote from an English paper shown under a Korean or Chinese answer
 translation beside it. The model keeps numbers and Latin names as they are most of the
 time, not always, so callers check what comes back (rag/ground.py) before showing it.
 
-    >>> translator = Translator(llm)
+    >>> from langchain_core.language_models import FakeListChatModel  # scripted: the reader
+    >>> translator = Translator(FakeListChatModel(responses=["입력 토큰의 15%를 마스킹합니다."]))
     >>> translator("We mask 15% of the input tokens.", "ko")
     '입력 토큰의 15%를 마스킹합니다.'
+    >>> translator("ALBERT는 층 간 파라미터를 공유한다.", "ko")  # already Korean: kept as is
+    'ALBERT는 층 간 파라미터를 공유한다.'
 """
 
 from __future__ import annotations

@@ -18,10 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["common", "ingest", "index", "rag", "eval", "shell", "app"]
 MAX_LINES = 300
-# Known and still to fix (issue 15); each entry is a strict xfail: fixed, it must leave here.
+# Known and still to fix; each entry is a strict xfail: fixed, it must leave here.
 OVERSIZE: set[str] = set()
-WRONG_DOCTESTS = {"rag.compare", "rag.focus", "rag.gate", "rag.llamacpp_chat", "rag.repair",
-                  "rag.translate"}
+WRONG_DOCTESTS: set[str] = set()
 
 
 def _known(ids: list[str], bad: set[str], why: str) -> list:
