@@ -24,6 +24,7 @@ from common.settings import REPO_ROOT, Settings
 from eval.gold import GoldQuestion, load_gold
 from rag.context import build_passages
 from rag.gate import Verdict, check, relevance
+from rag.question import Question
 from rag.retrieve import Retriever
 
 GOLD = [REPO_ROOT.parent / "shared/gold/dev.jsonl", REPO_ROOT / "eval/gold/dev-topic.jsonl"]
@@ -33,7 +34,7 @@ def measure(q: GoldQuestion, retriever: Retriever, settings: Settings) -> dict:
     hits = retriever.search(q.question, settings.k)
     passages = build_passages(hits, retriever.index, settings.context_tokens, settings.k)
     z = [relevance(retriever, q.question, hits, leg) for leg in range(len(retriever.embedders))]
-    verdict = check(q.question, hits, passages, retriever)
+    verdict = check(Question.parse(q.question, retriever.names), hits, passages, retriever)
     other = not verdict.ok and not verdict.reason.startswith("relevance")
     return {"id": q.id, "lang": q.lang, "split": q.split, "answerable": q.answerable,
             "z": z, "other_check": other, "reason": verdict.reason}

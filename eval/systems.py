@@ -46,6 +46,7 @@ from rag.answer import ABSTAIN_CUES, Answer, Assistant
 from rag.cite import Citation, parse_markers
 from rag.context import Passage
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
+from rag.question import Question
 from rag.retrieve import Hit, Retriever
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,13 @@ class PlainBM25:
         self._bm25 = bm25s.BM25()
         self._bm25.index(_tokens(texts), show_progress=False)
 
-    def search(self, query: str, k: int = 10, legs: set[str] | None = None) -> list[Hit]:
+    def search(self, question: Question | str, k: int = 10, legs: set[str] | None = None
+               ) -> list[Hit]:
         k = min(k, len(self.index.chunks))
         if k <= 0:
             return []
-        docs, scores = self._bm25.retrieve(_tokens([query]), k=k, show_progress=False,
+        text = question.text if isinstance(question, Question) else question
+        docs, scores = self._bm25.retrieve(_tokens([text]), k=k, show_progress=False,
                                            n_threads=1)
         ranked = [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
         return [Hit(self.index.chunks[row], score, rank, {"bm25": rank})

@@ -21,7 +21,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from common.lang import detect_lang, is_foreign, written_in
+from common.lang import detect_lang, written_in
 from common.settings import Settings
 from index.embed import Embedder
 from rag.cite import Answer
@@ -37,10 +37,11 @@ from rag.context import Passage, build_passages, named_only
 from rag.finish import ABSTAIN_CUES, Finisher, says_no
 from rag.focus import focus
 from rag.gate import Verdict, check
-from rag.named import about, named_as_kind, named_papers
+from rag.named import about, named_as_kind
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
+from rag.question import Question
 from rag.repair import MIN_MEANING
-from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, comparison_sides
+from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever
 from rag.translate import Translator
 from rag.which import asks_which
 
@@ -103,18 +104,18 @@ class Assistant:
         """Everything before the model: retrieve, decide whether to abstain, and cut the
         evidence of each reading (one, or one per paper of a comparison). No LLM call."""
         t0 = time.perf_counter()
-        lang = "en" if is_foreign(question) else detect_lang(question)
-        sides = comparison_sides(question, lang)
-        hits = self.retriever.search(question, max(k or self.settings.k, 1))
+        parsed = Question.parse(question, self.retriever.names)
+        lang, sides = parsed.answer_lang, list(parsed.sides)
+        hits = self.retriever.search(parsed, max(k or self.settings.k, 1))
         subjects, hits = (([], hits) if sides else
-                          self._subjects(question, lang, hits, max(k or self.settings.k, 1)))
+                          self._subjects(parsed, hits, max(k or self.settings.k, 1)))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
         plan = Plan(question, lang, hits, passages)
         read = plan.read_lang = lang if lang == "en" or not self.settings.read_in_english \
             else "en"
         plan.timings["retrieve_s"] = time.perf_counter() - t0
-        plan.verdict = check(question, hits, passages, self.retriever)
+        plan.verdict = check(parsed, hits, passages, self.retriever)
         if not plan.verdict.ok:
             log.info("abstaining before reading: %s", plan.verdict.reason)
             return plan
@@ -124,7 +125,7 @@ class Assistant:
                              for side, doc_id in pairs]
         else:
             scoped = named_only(passages, subjects)
-            kept = self._focus(question, scoped, [SIDE_QUERY.format(side=s) for s in sides])
+            kept = self._focus(parsed, scoped, [SIDE_QUERY.format(side=s) for s in sides])
             plan.readings = [Reading(prompt_inputs(question, read, kept, sides), kept)]
         plan.timings["plan_s"] = time.perf_counter() - t0
         return plan
@@ -158,25 +159,26 @@ class Assistant:
         timings["total_s"] = time.perf_counter() - t0
         return answer
 
-    def _subjects(self, question: str, lang: str, hits: list[Hit], k: int
+    def _subjects(self, question: Question, hits: list[Hit], k: int
                   ) -> tuple[list[str], list[Hit]]:
         """The papers the question names and is about (rag/named.py `about`), and the hits
         to read: when it names papers it is not about ("a lighter BERT ...", "which
         lightweight BERT model ..."), the hits found without the named-paper leg, which
         would otherwise fill them with the named paper."""
-        named = named_papers(question, self.retriever.names)
+        named = list(question.named)
         if not named:
             return [], hits
         unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
         found = self.retriever.search(question, k, legs=unnamed)
-        if asks_which(question, lang) and named_as_kind(question, named, self.retriever.names):
+        if asks_which(question.text, question.answer_lang) and named_as_kind(
+                question.text, named, self.retriever.names):
             return [], found
         papers = set(self.retriever.names.values())  # reading notes have no name
         subjects = about(named, [h.chunk.doc_id for h in found if h.chunk.doc_id in papers],
                          self.retriever.names)
         return (subjects, hits) if subjects else ([], found)
 
-    def _focus(self, question: str, passages: list[Passage], also: list[str], **kw
+    def _focus(self, question: Question | str, passages: list[Passage], also: list[str], **kw
                ) -> list[Passage]:
         """The passages cut to the sentences that bear on the question (rag/focus.py)."""
         if not self.settings.evidence_tokens:

@@ -27,12 +27,13 @@ import re
 
 import numpy as np
 
-from common.lang import detect_lang
+from common.lang import Lang, detect_lang
 from common.sentences import split_sentences
 from common.tokens import approx_tokens
 from index.embed import Embedder
 from index.lexical import tokenize
 from rag.context import Passage
+from rag.question import Question
 
 KEY_BONUS = 0.08  # per question name/number found in the sentence
 # Sentences where authors state their contribution ("we propose", "our approach") say what a
@@ -47,17 +48,19 @@ FIGURE_TOKENS, FIGURE_DISTINCT = 20, 0.6  # see _is_figure_text
 
 
 def focus(
-    question: str, passages: list[Passage], embedder: Embedder, budget_tokens: int,
+    question: Question | str, passages: list[Passage], embedder: Embedder, budget_tokens: int,
     spread: int = 3, also: list[str] | None = None, prior: list[float] | None = None,
 ) -> list[Passage]:
     """The passages cut to their most relevant sentences, within `budget_tokens`; `also`:
     more queries a sentence may answer (the sides of a comparison); `prior`: a bonus per
     passage, added to each of its sentences (a paper's abstract, when asked what it is)."""
+    text, lang = ((question.text, question.lang) if isinstance(question, Question)
+                  else (question, detect_lang(question)))
     sents = [(i, s) for i, p in enumerate(passages) for s in _sentences(p.text)]
     if not sents:
         return passages
     vectors = embedder.encode_document([s for _, s in sents])
-    scores = _scores([question, *(also or [])], [s for _, s in sents], vectors, embedder)
+    scores = _scores([text, *(also or [])], lang, [s for _, s in sents], vectors, embedder)
     if prior:
         scores = scores + np.array([prior[i] for i, _ in sents])
     chosen = _choose(sents, scores, budget_tokens, spread, vectors)
@@ -92,11 +95,10 @@ def _is_heading(sentence: str) -> bool:
     return len(letters) > 20 and sum(c.isupper() for c in letters) > 0.3 * len(letters)
 
 
-def _scores(queries: list[str], sentences: list[str], vectors: np.ndarray,
+def _scores(queries: list[str], lang: Lang, sentences: list[str], vectors: np.ndarray,
             embedder: Embedder) -> np.ndarray:
     sim = (vectors @ embedder.encode_query(queries).T).max(axis=1)
-    question = queries[0]
-    keys = {t for t in tokenize(question, detect_lang(question)) if _is_key(t)}
+    keys = {t for t in tokenize(queries[0], lang) if _is_key(t)}
     if keys:
         sim = sim + KEY_BONUS * np.array([_key_hits(s, keys) for s in sentences])
     return sim + CONTRIBUTION_BONUS * np.array([bool(CONTRIBUTION.search(s)) for s in sentences])

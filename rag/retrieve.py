@@ -14,7 +14,7 @@ per side, and the sides' best hits are interleaved, so both papers reach the top
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +31,7 @@ from index.lexical import tokenize
 from index.store import StoredIndex
 from ingest.types import Chunk, Lang
 from rag.named import named_papers, paper_names
+from rag.question import Question
 
 RRF_K = 60
 # Each side of a comparison is searched as a plain English "what is" question: a bare name
@@ -58,32 +59,6 @@ class Hit:
     score: float
     rank: int
     legs: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
-
-
-_SIDES = {
-    "ko": re.compile(r"^(?P<a>.+?)\s*(?:와|과|랑|이랑|하고|vs\.?|대)\s+(?P<b>.+?)(?:의|는|은)?\s*"
-                     r"(?:차이|비교|다른 점|공통점)"),
-    "zh": re.compile(r"^(?P<a>.+?)\s*(?:和|与|跟|同|vs\.?)\s*(?P<b>.+?)\s*(?:有什么|的)?"
-                     r"(?:区别|差别|差异|不同|比较|对比)"),
-    "en": re.compile(r"(?:between\s+)?(?P<a>[\w.\-]+(?:\s[\w.\-]+)?)\s+(?:and|vs\.?|versus)\s+"
-                     r"(?P<b>[\w.\-]+(?:\s[\w.\-]+)?)", re.I),
-}
-_EN_CUE = re.compile(r"\b(differ|difference|compare|comparison|versus|vs\.?)\b", re.I)
-
-
-def comparison_sides(question: str, lang: Lang) -> list[str]:
-    """The two things a comparison question compares, else [].
-
-    >>> comparison_sides("ALBERT와 ELECTRA 차이?", "ko")
-    ['ALBERT', 'ELECTRA']
-    """
-    if lang == "en" and not _EN_CUE.search(question):
-        return []
-    m = _SIDES[lang].search(question.strip())
-    if not m:
-        return []
-    sides = [m.group("a").strip(" ,?"), m.group("b").strip(" ,?")]
-    return sides if all(sides) else []
 
 
 def rrf(
@@ -136,8 +111,10 @@ class Retriever:
             self._qcache[key] = self.embedders[leg].encode_query([query])[0]
         return self._qcache[key]
 
-    def legs(self, query: str, lang: Lang | None = None) -> dict[str, list[int]]:
-        """Each leg's ranked rows for `query` (dense-0, dense-1, ..., bm25)."""
+    def legs(self, query: str, lang: Lang | None = None, named: Sequence[str] | None = None
+             ) -> dict[str, list[int]]:
+        """Each leg's ranked rows for `query` (dense-0, dense-1, ..., bm25, named); `lang` and
+        `named` (the papers it names) are found from `query` unless given."""
         lang = lang or detect_lang(query)
         n = self.settings.candidates
         out = {}
@@ -148,7 +125,7 @@ class Retriever:
         if lang != "en":  # only names and numbers can meet the English papers' words
             tokens = [t for t in tokens if t.isascii()]
         out["bm25"] = [r for r, _ in self.index.lexical.search(tokens, n)]
-        named = named_papers(query, self.names)
+        named = named_papers(query, self.names) if named is None else list(named)
         if named:
             out["named"] = self._named_leg(query, named, n)
         return out
@@ -166,13 +143,14 @@ class Retriever:
             per_doc.append([(int(r), 0.0, {}) for r in rows[np.argsort(-score)]])
         return [row for row, _, _ in _interleave(per_doc)][:n] if per_doc else []
 
-    def search(self, query: str, k: int = 10, legs: set[str] | None = None) -> list[Hit]:
-        """The `k` best chunks for `query`; `legs` limits fusion to some legs (for eval)."""
-        lang = detect_lang(query)
-        fused = self._fused(query, lang, legs)
-        sides = comparison_sides(query, lang)
-        if sides:
-            per_side = [self._side(s, legs) for s in sides]
+    def search(self, question: Question | str, k: int = 10, legs: set[str] | None = None
+               ) -> list[Hit]:
+        """The `k` best chunks for `question` (a string is parsed first); `legs` limits
+        fusion to some legs (for eval)."""
+        q = question if isinstance(question, Question) else Question.parse(question, self.names)
+        fused = self._fused(q.text, q.lang, legs, q.named)
+        if q.sides:
+            per_side = [self._side(s, legs) for s in q.sides]
             fused = _interleave([p[:k] for p in per_side] + [fused[:k]])
         fused = self._diversify(fused)
         return [
@@ -205,8 +183,9 @@ class Retriever:
             (first if seen[doc] <= PER_DOC else later).append(item)
         return first + later
 
-    def _fused(self, query: str, lang: Lang, legs: set[str] | None):
-        rankings = self.legs(query, lang)
+    def _fused(self, query: str, lang: Lang, legs: set[str] | None,
+               named: Sequence[str] | None = None):
+        rankings = self.legs(query, lang, named)
         if legs:
             rankings = {name: rows for name, rows in rankings.items() if name in legs}
         return rrf(rankings, weights={"bm25": BM25_WEIGHT[lang], "named": NAMED_WEIGHT})

@@ -11,7 +11,8 @@ from index import store
 from index.build import IngestBusyError, ingest_sources
 from index.store import IndexMismatchError, IndexMissingError, current_version, load_version
 from ingest.sources import resolve_sources
-from rag.retrieve import Retriever, comparison_sides, rrf
+from rag.question import comparison_sides
+from rag.retrieve import Retriever, rrf
 from tests.conftest import small_settings
 
 
