@@ -47,7 +47,7 @@ from rag.cite import Citation, parse_markers
 from rag.context import Passage
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
 from rag.question import Question
-from rag.retrieve import Hit, Retriever
+from rag.retrieve import Hit, Retriever, Searcher
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
@@ -85,18 +85,18 @@ def parse_systems(text: str | None) -> list[str]:
 
 
 class AssistantSystem:
-    """A retriever (anything with `.search(q, k)`) read by Seed's `Assistant`."""
+    """A `Searcher` whose hits Seed's `Assistant` reads, checking the answer with
+    `retriever`'s index, embedders and paper names (a baseline searches that index's chunks)."""
 
-    def __init__(
-        self, name: str, retriever: Retriever | PlainBM25, llm: BaseChatModel | None
-    ) -> None:
+    def __init__(self, name: str, retriever: Retriever, llm: BaseChatModel | None,
+                 searcher: Searcher | None = None) -> None:
         self.name = name
-        self.retriever = retriever
-        self.assistant = Assistant(retriever.settings, retriever, llm)
+        self.searcher: Searcher = searcher or retriever
+        self.assistant = Assistant(retriever.settings, retriever, llm, self.searcher)
 
     def run(self, question: str, retrieval_only: bool = False) -> Result:
         t0 = time.perf_counter()
-        hits = self.retriever.search(question, RETRIEVE_K)
+        hits = self.searcher.search(question, RETRIEVE_K)
         result = Result([h.chunk.doc_id for h in hits], time.perf_counter() - t0)
         if not retrieval_only:
             t0 = time.perf_counter()
@@ -106,22 +106,16 @@ class AssistantSystem:
 
 
 class PlainBM25:
-    """BM25 with bm25s's default tokenizer over the index's chunks; quacks like a Retriever.
+    """A `Searcher`: BM25 with bm25s's default tokenizer over the index's chunks (their
+    rows are the index's, so the `Assistant` builds passages from its hits as from Seed's)."""
 
-    It shares the index and embedders of the real retriever, so the `Assistant` can build
-    passages and check citations exactly as it does for Seed.
-    """
-
-    def __init__(self, base: Retriever) -> None:
-        self.settings, self.index, self.embedders = base.settings, base.index, base.embedders
-        self.query_vector = base.query_vector  # the answer's relevance gate embeds with it
-        self.names = base.names  # papers by name: the answer's checks use them
-        texts = [embed_text(c) for c in self.index.chunks]
+    def __init__(self, index: StoredIndex) -> None:
+        self.index = index
+        texts = [embed_text(c) for c in index.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(_tokens(texts), show_progress=False)
 
-    def search(self, question: Question | str, k: int = 10, legs: set[str] | None = None
-               ) -> list[Hit]:
+    def search(self, question: Question | str, k: int = 10) -> list[Hit]:
         k = min(k, len(self.index.chunks))
         if k <= 0:
             return []
@@ -238,7 +232,7 @@ def make_systems(
         if name == "seed":
             out[name] = AssistantSystem("seed", retriever, llm)
         elif name == "bm25":
-            out[name] = AssistantSystem("bm25", PlainBM25(retriever), llm)
+            out[name] = AssistantSystem("bm25", retriever, llm, PlainBM25(retriever.index))
         else:
             store = naive_store(retriever.index, retriever.embedders[0],
                                 settings.home / "eval")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -41,7 +41,7 @@ from rag.named import about, named_as_kind
 from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
 from rag.question import Question
 from rag.repair import MIN_MEANING
-from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever
+from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, Searcher
 from rag.translate import Translator
 from rag.which import asks_which
 
@@ -79,10 +79,13 @@ class Assistant:
 
     def __init__(
         self, settings: Settings, retriever: Retriever | None = None,
-        llm: BaseChatModel | None = None,
+        llm: BaseChatModel | None = None, searcher: Searcher | None = None,
     ) -> None:
+        """`retriever` holds the index, embedders and paper names the reading and checks
+        use; `searcher` finds the hits to read (default: `retriever` itself)."""
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
+        self.searcher: Searcher = searcher or self.retriever
         self._llm = llm
         self._translator: Translator | None = None
 
@@ -106,7 +109,7 @@ class Assistant:
         t0 = time.perf_counter()
         parsed = Question.parse(question, self.retriever.names)
         lang, sides = parsed.answer_lang, list(parsed.sides)
-        hits = self.retriever.search(parsed, max(k or self.settings.k, 1))
+        hits = self.searcher.search(parsed, max(k or self.settings.k, 1))
         subjects, hits = (([], hits) if sides else
                           self._subjects(parsed, hits, max(k or self.settings.k, 1)))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
@@ -163,13 +166,13 @@ class Assistant:
                   ) -> tuple[list[str], list[Hit]]:
         """The papers the question names and is about (rag/named.py `about`), and the hits
         to read: when it names papers it is not about ("a lighter BERT ...", "which
-        lightweight BERT model ..."), the hits found without the named-paper leg, which
-        would otherwise fill them with the named paper."""
+        lightweight BERT model ..."), the hits found as if it named none, which the
+        named-paper leg would otherwise fill with the named paper. Comparisons do not come
+        here (their sides are searched on their own)."""
         named = list(question.named)
         if not named:
             return [], hits
-        unnamed = {f"dense-{i}" for i in range(len(self.retriever.embedders))} | {"bm25"}
-        found = self.retriever.search(question, k, legs=unnamed)
+        found = self.searcher.search(replace(question, named=()), k)
         if asks_which(question.text, question.answer_lang) and named_as_kind(
                 question.text, named, self.retriever.names):
             return [], found

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -59,6 +60,16 @@ class Hit:
     score: float
     rank: int
     legs: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+class Searcher(Protocol):
+    """Ranked chunks of the index for a question: what the `Assistant` reads from. Seed's
+    hybrid `Retriever` is one; eval's baselines (eval/systems.py) are others over the same
+    index, read by the same `Assistant`."""
+
+    def search(self, question: Question | str, k: int) -> list[Hit]:
+        """The `k` best chunks, best first (rank 1 first); a string is the question's text."""
+        ...
 
 
 def rrf(

@@ -279,7 +279,7 @@ def test_cli_retrieval_only_json(small_index, tiny_gold, tmp_path):
 
 def test_bm25_baseline_uses_plain_tokens(retriever):
     """bm25s's default regex keeps "ALBERT는" whole, so a Korean question meets no paper."""
-    plain = PlainBM25(retriever)
+    plain = PlainBM25(retriever.index)
     assert plain.search(Q["ko2"], 10) == []
     assert plain.search(Q["en1"], 10)[0].chunk.doc_id == B
 
@@ -289,6 +289,8 @@ def test_bm25_system_answers_through_the_same_assistant(retriever):
     systems = make_systems(["bm25"], retriever.settings, llm=reader(), retriever=retriever)
     result = systems["bm25"].run(Q["en1"])
     assert result.retrieved and result.retrieved[0] == B
+    plan = systems["bm25"].assistant.plan(Q["en1"])  # what it reads: the baseline's hits
+    assert plan.hits and all(set(h.legs) == {"bm25"} for h in plan.hits)
     assert result.answer is not None and not result.answer.abstained
 
 
