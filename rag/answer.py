@@ -29,11 +29,10 @@ from rag.compare import (
     KEY_IDEA_QUERIES,
     SIDE_QUESTION,
     join_sides,
-    own_passages,
     shift,
     side_papers,
 )
-from rag.context import Passage, build_passages, named_only
+from rag.context import Passage, build_passages, passages_of
 from rag.finish import ABSTAIN_CUES, Finisher, says_no
 from rag.focus import focus
 from rag.gate import Verdict, check
@@ -127,7 +126,7 @@ class Assistant:
             plan.readings = [self._side_reading(read, side, doc_id, passages)
                              for side, doc_id in pairs]
         else:
-            scoped = named_only(passages, subjects)
+            scoped = passages_of(passages, subjects) or passages
             kept = self._focus(parsed, scoped, [SIDE_QUERY.format(side=s) for s in sides])
             plan.readings = [Reading(prompt_inputs(question, read, kept, sides), kept)]
         plan.timings["plan_s"] = time.perf_counter() - t0
@@ -195,7 +194,7 @@ class Assistant:
         idea of X?" over X's passages only, with half the evidence budget, the abstract and
         "we propose" sentences first."""
         question = SIDE_QUESTION[lang].format(side=side)
-        own = own_passages(passages, doc_id)
+        own = passages_of(passages, [doc_id])
         own = self._focus(question, own, [SIDE_QUERY.format(side=side), *KEY_IDEA_QUERIES],
                           spread=1, budget_tokens=self.settings.evidence_tokens // 2,
                           prior=[LEAD_BONUS * self._is_lead(p) for p in own])

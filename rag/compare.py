@@ -63,12 +63,6 @@ def side_papers(
     return pairs if pairs[0][1] != pairs[1][1] else []
 
 
-def own_passages(passages: list[Passage], doc_id: str) -> list[Passage]:
-    """The passages of one paper, numbered from 1 in their order."""
-    own = [p for p in passages if p.doc_id == doc_id]
-    return [dataclasses.replace(p, n=i) for i, p in enumerate(own, start=1)]
-
-
 def shift(text: str, passages: list[Passage], offset: int) -> tuple[str, list[Passage]]:
     """One side's answer and passages renumbered after the `offset` passages before them:
     the second side's [1] becomes [offset + 1]. Markers that point to none of its passages

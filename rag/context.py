@@ -124,11 +124,17 @@ def _truncate(text: str, budget_tokens: int) -> str:
     return text[:lo].rstrip() + " ..."
 
 
-def named_only(passages: list[Passage], doc_ids: list[str]) -> list[Passage]:
-    """Only the passages of the papers in `doc_ids` (renumbered from 1) when there are any,
-    else all. A question that names a paper ("ALiBi는 ...", "GPT-1使用的...") is answered from
-    that paper: reading notes and papers that merely mention it otherwise take a third of the
-    evidence, and the reader cites them (bench/bench_evidence.py: evidence from a gold source
-    0.69 -> 0.91 on the dev set)."""
+def passages_of(passages: list[Passage], doc_ids: list[str]) -> list[Passage]:
+    """The passages of the papers in `doc_ids`, renumbered from 1 in their order ([] when
+    none). A question that names a paper ("ALiBi는 ...", "GPT-1使用的...") is answered from
+    that paper's passages when it has any: reading notes and papers that merely mention it
+    otherwise take a third of the evidence, and the reader cites them (bench/bench_evidence.py:
+    evidence from a gold source 0.69 -> 0.91 on the dev set); and each side of a comparison
+    is read from its own paper's (rag/compare.py).
+
+    >>> def passage(n, doc_id): return Passage(n, doc_id, "", "", 1, 1, "", (), 0.0)
+    >>> [(p.n, p.doc_id) for p in passages_of([passage(1, "note"), passage(2, "t5")], ["t5"])]
+    [(1, 't5')]
+    """
     own = [p for p in passages if p.doc_id in doc_ids]
-    return [replace(p, n=i) for i, p in enumerate(own, start=1)] if own else passages
+    return [replace(p, n=i) for i, p in enumerate(own, start=1)]

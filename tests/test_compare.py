@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.compare import join_sides, own_passages, shift, side_papers
-from rag.context import Passage
+from rag.compare import join_sides, shift, side_papers
+from rag.context import Passage, passages_of
 
 NAMES = {"ALBERT": "1909.11942", "ELECTRA": "2003.10555", "BERT": "1810.04805"}
 
@@ -26,12 +26,13 @@ def test_each_side_must_name_its_own_paper_with_passages():
 
 
 def test_own_passages_are_one_papers_renumbered_from_one():
-    own = own_passages(PASSAGES, "1909.11942")
+    own = passages_of(PASSAGES, ["1909.11942"])
     assert [(p.n, p.rows) for p in own] == [(1, (1,)), (2, (3,))]
+    assert passages_of(PASSAGES, ["1810.04805"]) == []
 
 
 def test_second_side_markers_follow_the_first_sides_passages():
-    own = own_passages(PASSAGES, "2003.10555")
+    own = passages_of(PASSAGES, ["2003.10555"])
     text, shifted = shift("ELECTRA detects replaced tokens [1]. It is small [7].", own, 2)
     assert text == "ELECTRA detects replaced tokens [3]. It is small."
     assert [p.n for p in shifted] == [3]
