@@ -64,6 +64,8 @@ def parse_one(
     docs_meta[doc_id] = {
         "sha256": sha,
         "title": doc.paper.title,
+        "year": doc.paper.year,
+        "authors": list(doc.paper.authors),
         "url": doc.paper.url,
         "path": str(src.path),
         "kind": src.kind,

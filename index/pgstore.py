@@ -92,10 +92,6 @@ def tf_weights(counts: Counter, dl: int, avgdl: float) -> dict[str, float]:
     return {t: c / (c + norm) for t, c in counts.items()}
 
 
-def _chunk(value: dict) -> Chunk:
-    return Chunk(**value)
-
-
 class PgChunks:
     """`index.chunks[row]` backed by seed_chunks, with a bounded cache that searches fill."""
 
@@ -106,7 +102,7 @@ class PgChunks:
     def put(self, row: int, value: dict) -> None:
         if len(self.cache) >= CACHE_ROWS:
             self.cache.clear()
-        self.cache[row] = _chunk(value)
+        self.cache[row] = Chunk.from_dict(value)
 
     def __getitem__(self, row: int) -> Chunk:
         row = int(row)
@@ -125,7 +121,7 @@ class PgChunks:
         with self.owner.conn.cursor(name=name, withhold=True) as cur:
             cur.execute("SELECT chunk FROM seed_chunks ORDER BY row_id")
             for (value,) in cur:
-                yield _chunk(value)
+                yield Chunk.from_dict(value)
 
 
 class PgDense:

@@ -222,6 +222,6 @@ def load_version(root: Path) -> StoredIndex:
     meta = Meta(**json.loads((folder / "meta.json").read_text()))
     meta.check_versions(CHUNKER_VERSION, LEXICAL_VERSION)
     lines = (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    chunks = [Chunk(**json.loads(line)) for line in lines if line]
+    chunks = [Chunk.from_dict(json.loads(line)) for line in lines if line]
     dense = [faiss.read_index(str(folder / f"dense-{i}.faiss")) for i in range(len(meta.embedders))]
     return StoredIndex(meta, chunks, dense, LexicalIndex.load(folder / "bm25"), folder.name)

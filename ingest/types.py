@@ -8,7 +8,7 @@ document, with its page span and character offsets, so `doc.text[c.char_start:c.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 from common.lang import Lang
 
@@ -76,4 +76,13 @@ class Chunk:
     char_end: int
     seq: int = 0  # position of the chunk in its document (neighbours are seq +- 1)
     url: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_dict(cls, value: dict) -> Chunk:
+        """A chunk read back from an index (a line of chunks.jsonl, a PostgreSQL jsonb).
+        Keys that are no field of a Chunk (an empty `extra` in older indexes) are ignored:
+        whether an index can be read at all is decided by the chunker version in its meta."""
+        return cls(**{k: v for k, v in value.items() if k in _CHUNK_FIELDS})
+
+
+_CHUNK_FIELDS = frozenset(f.name for f in fields(Chunk))

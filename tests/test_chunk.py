@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from common.sentences import split_sentences
 from common.tokens import approx_tokens
 from ingest.chunk import chunk_document
-from ingest.types import Document, Paper
+from ingest.types import Chunk, Document, Paper
 
 EN = "ALBERT uses cross-layer parameter sharing (Lan et al., 2020). It reaches 89.4 on GLUE. "
 KO = "ALBERT는 파라미터를 공유한다. 그리고 SOP를 사용한다! 3.2절을 보라? "
@@ -99,3 +100,8 @@ def test_overlong_sentence_is_cut_within_budget():
     chunks = chunk_document(_doc(text.strip(), "en"), 50)
     assert len(chunks) > 10
     assert all(approx_tokens(c.text) <= 50 for c in chunks)
+
+
+def test_a_chunk_read_back_ignores_keys_that_are_no_field():
+    chunk = Chunk("a:0", "a", "A", "Text.", "en", 1, 1, 0, 5, seq=0, url="u")
+    assert Chunk.from_dict(asdict(chunk) | {"extra": {}}) == chunk

@@ -9,11 +9,13 @@ from filelock import FileLock
 
 from index import store
 from index.build import IngestBusyError, ingest_sources
+from index.document import BuildReport, parse_one
 from index.store import IndexMismatchError, IndexMissingError, current_version, load_version
-from ingest.sources import resolve_sources
+from ingest.sources import Source, resolve_sources
+from ingest.types import Paper
 from rag.question import comparison_sides
 from rag.retrieve import Retriever, rrf
-from tests.conftest import small_settings
+from tests.conftest import PDFS, small_settings
 
 
 def _ingest(settings, *paths):
@@ -27,6 +29,16 @@ def test_index_holds_every_document(small_index):
     assert idx.dense[0].ntotal == len(idx.chunks) == idx.lexical.size
     ids = [c.chunk_id for c in idx.chunks]
     assert len(ids) == len(set(ids))
+
+
+def test_a_papers_arxiv_metadata_is_kept_in_the_index(tmp_path):
+    paper = Paper("1909.11942", "ALBERT: A Lite BERT", 2019, ("Zhenzhong Lan", "Mingda Chen"),
+                  url="https://arxiv.org/abs/1909.11942")
+    docs: dict[str, dict] = {}
+    parse_one(Source(paper, PDFS / "1909.11942.pdf", "pdf"), "sha", docs, BuildReport(),
+              small_settings(tmp_path))
+    assert (docs["1909.11942"]["year"], docs["1909.11942"]["authors"]) == (
+        2019, ["Zhenzhong Lan", "Mingda Chen"])
 
 
 # A paper described, not named, in Korean or Chinese: no word of the question occurs in the
