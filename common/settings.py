@@ -17,11 +17,6 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-_SHARED = REPO_ROOT.parent / "shared"
-
-
-def _existing(*paths: Path) -> list[Path]:
-    return [p for p in paths if p.is_dir()]
 
 
 class Settings(BaseSettings):
@@ -30,12 +25,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
     home: Path = Field(default_factory=lambda: Path(user_cache_dir("seed-rag")))
-    # Offline mirrors: folders of `<arxiv-id>.pdf` consulted before (or instead of) arXiv.
-    mirror_dirs: list[Path] = Field(
-        default_factory=lambda: _existing(_SHARED / "corpus" / "pdfs")
-    )
-    # Reading notes ingested with the built-in list when `rag ingest` gets no argument.
-    notes_dirs: list[Path] = Field(default_factory=lambda: _existing(_SHARED / "seeds"))
+    # Offline mirrors: folders of `<arxiv-id>.pdf` consulted before (or instead of) arXiv,
+    # e.g. RAG_MIRROR_DIRS='["../shared/corpus/pdfs"]'; none by default.
+    mirror_dirs: list[Path] = Field(default_factory=list)
+    # Reading notes ingested with the built-in list when `rag ingest` gets no argument,
+    # e.g. RAG_NOTES_DIRS='["../shared/seeds"]'; none by default.
+    notes_dirs: list[Path] = Field(default_factory=list)
     offline: bool = False  # never contact arXiv; mirrors only
     arxiv_api_url: str = "https://export.arxiv.org/api/query?{}"
     arxiv_delay_s: float = 3.0  # arXiv asks for one request every 3 seconds
