@@ -74,4 +74,15 @@ if [ "${SEED_SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; 
     say "skipping chromium (not root or no apt-get): the browser test will be skipped"
   fi
 fi
+# Papers and notes shipped beside the repository (machines without arXiv): named in .env,
+# which Settings reads, so that the first `rag ask` builds its index from them.
+SHARED="$(cd .. && pwd)/shared"
+if [ -d "$SHARED/corpus/pdfs" ] && ! grep -qs '^RAG_MIRROR_DIRS=' .env; then
+  say "offline copies of the papers found: $SHARED/corpus/pdfs (RAG_MIRROR_DIRS in .env)"
+  echo "RAG_MIRROR_DIRS='[\"$SHARED/corpus/pdfs\"]'" >> .env
+fi
+if [ -d "$SHARED/seeds" ] && ! grep -qs '^RAG_NOTES_DIRS=' .env; then
+  say "reading notes found: $SHARED/seeds (RAG_NOTES_DIRS in .env)"
+  echo "RAG_NOTES_DIRS='[\"$SHARED/seeds\"]'" >> .env
+fi
 say "done: try  .venv/bin/rag ask \"ALBERT와 ELECTRA 차이?\""

@@ -22,7 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """All knobs, each overridable by `RAG_<NAME>` (e.g. `RAG_K=8`)."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+    # `.env` beside pyproject.toml: local choices (setup.sh writes the offline mirror and
+    # notes it finds there); real environment variables win over it.
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore",
+                                      env_file=REPO_ROOT / ".env", env_file_encoding="utf-8")
 
     home: Path = Field(default_factory=lambda: Path(user_cache_dir("seed-rag")))
     # Offline mirrors: folders of `<arxiv-id>.pdf` consulted before (or instead of) arXiv,
