@@ -71,6 +71,7 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)
     verdict: Verdict = field(default_factory=lambda: Verdict(False, "not checked"))
     read_lang: str = "en"  # the language the reader answers in (then translated to `lang`)
+    parsed: Question | None = None  # the question, parsed once (rag/question.py)
 
 
 class Assistant:
@@ -113,7 +114,7 @@ class Assistant:
                           self._subjects(parsed, hits, max(k or self.settings.k, 1)))
         passages = build_passages(hits, self.retriever.index, self.settings.context_tokens,
                                   k or self.settings.k)
-        plan = Plan(question, lang, hits, passages)
+        plan = Plan(question, lang, hits, passages, parsed=parsed)
         read = plan.read_lang = lang if lang == "en" or not self.settings.read_in_english \
             else "en"
         plan.timings["retrieve_s"] = time.perf_counter() - t0
@@ -156,8 +157,7 @@ class Assistant:
             raw, first = self._read(plan.readings[0].inputs, on_token, t0)
         timings["first_token_s"] = first
         raw = self._ensure_language(raw, plan.read_lang)
-        answer = self.finisher.finish(question, plan.lang, plan.read_lang, raw, passages,
-                                      timings)
+        answer = self.finisher.finish(plan.parsed, plan.read_lang, raw, passages, timings)
         timings["total_s"] = time.perf_counter() - t0
         return answer
 

@@ -1,7 +1,7 @@
 """Rag stage: from the reader's draft to the `Answer` the user is shown.
 
     answer = Finisher(translate, similarity, similar, min_meaning, names, docs).finish(
-        question, "ko", "en", draft, passages, timings)
+        Question.parse(text, names), "en", draft, passages, timings)
 
 The draft is checked in the language it was read in (`read_lang`, English for a Korean or
 Chinese question by default, since nearly every passage is English): citations
@@ -32,8 +32,9 @@ from rag.cite import (
 )
 from rag.context import Passage
 from rag.ground import cited_pieces, unbacked
-from rag.named import named_as_kind, named_papers
+from rag.named import named_as_kind
 from rag.prompts import ABSTAIN
+from rag.question import Question
 from rag.repair import Grounder, Similar, Translate, translated
 from rag.which import asks_which, with_name
 
@@ -73,9 +74,10 @@ class Finisher:
     names: dict[str, str]  # paper names -> doc ids
     paths: dict[str, str]  # doc id -> local file, for citation links
 
-    def finish(self, question: str, lang: str, read_lang: str, raw: str,
-               passages: list[Passage], timings: dict) -> Answer:
-        """The checked answer in `lang` (see the module docstring)."""
+    def finish(self, parsed: Question, read_lang: str, raw: str, passages: list[Passage],
+               timings: dict) -> Answer:
+        """The checked answer in the question's language (see the module docstring)."""
+        question, lang = parsed.text, parsed.answer_lang
         if says_no(raw):
             return Answer(question, lang, ABSTAIN[lang], [], passages, True, timings,
                           draft=raw)
@@ -83,7 +85,7 @@ class Finisher:
         grounder = Grounder(read_lang, self.translate, self.similar, self.min_meaning,
                             question)
         shown, removed = grounder.ground(checked, passages)
-        named = named_papers(question, self.names)
+        named = list(parsed.named)
         if asks_which(question, lang) and (
                 not named or named_as_kind(question, named, self.names)):
             shown = with_name(shown, passages, read_lang)
