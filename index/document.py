@@ -66,6 +66,7 @@ def parse_one(
         "title": doc.paper.title,
         "year": doc.paper.year,
         "authors": list(doc.paper.authors),
+        "aliases": list(doc.paper.aliases),
         "url": doc.paper.url,
         "path": str(src.path),
         "kind": src.kind,

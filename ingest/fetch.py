@@ -233,7 +233,9 @@ def _paper(doc_id: str, path: Path, meta: dict) -> Paper:
     id_year = 2000 + int(doc_id[:2]) if is_arxiv_id(doc_id) else None  # YYMM.NNNNN
     year = meta.get("year") or (listed.year if listed else None) or id_year
     authors = tuple(meta.get("authors") or ())
-    return Paper(doc_id, title, year, authors, url=abs_url(doc_id), path=str(path))
+    aliases = listed.aliases if listed else ()
+    return Paper(doc_id, title, year, authors, url=abs_url(doc_id), path=str(path),
+                 aliases=aliases)
 
 
 def _pdf_title(path: Path) -> str | None:

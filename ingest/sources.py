@@ -106,7 +106,8 @@ def pdf_paper(path: Path) -> Paper:
     doc_id = stem if (is_arxiv_id(stem) or stem in NAMED_PAPERS) else stem.replace(" ", "_")
     known = manifest_paper(doc_id)
     if known:
-        return Paper(known.doc_id, known.title, known.year, known.authors, known.url, str(path))
+        return Paper(known.doc_id, known.title, known.year, known.authors, known.url, str(path),
+                     known.aliases)
     return Paper(doc_id=doc_id, title=stem, url=abs_url(doc_id), path=str(path))
 
 

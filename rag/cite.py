@@ -133,13 +133,13 @@ def check_answer(
 
 def header(p: Passage) -> str:
     """The paper's title and the label the model saw as the passage's header."""
-    return f"{p.title} {source_label(p.title, p.doc_id)}"
+    return f"{p.title} {source_label(p.title, p.doc_id, p.aliases)}"
 
 
 def as_read(p: Passage) -> str:
     """The passage with its paper's title and the label the model saw as its header
     ("Kaplan等人的...论文中..." is supported by a Kaplan passage that never names Kaplan)."""
-    return f"{p.title} {source_label(p.title, p.doc_id)}\n{p.text}"
+    return f"{p.title} {source_label(p.title, p.doc_id, p.aliases)}\n{p.text}"
 
 
 def _support(similarity: float, sentence: str, passage: str) -> float:

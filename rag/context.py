@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from common.tokens import approx_tokens
 from index.store import StoredIndex
 from ingest.types import Chunk
+from rag.named import doc_aliases
 from rag.retrieve import Hit
 
 
@@ -31,6 +32,7 @@ class Passage:
     text: str
     rows: tuple[int, ...]  # index rows of the chunks it is made of
     score: float
+    aliases: tuple[str, ...] | None = None  # its paper's short names (None: not looked up)
 
 
 @dataclass
@@ -110,6 +112,7 @@ def _passage(n: int, span: _Span, index: StoredIndex, budget_tokens: int) -> Pas
         n=n, doc_id=first.doc_id, title=first.title, url=first.url,
         page_start=min(c.page_start for c in chunks), page_end=max(c.page_end for c in chunks),
         text=text, rows=tuple(span.rows), score=span.score,
+        aliases=doc_aliases(first.doc_id, index.meta.docs.get(first.doc_id, {})),
     )
 
 

@@ -10,7 +10,8 @@ Names come from the manifest's `aliases` column and from the title before its co
 themselves. Matching is case-sensitive on whole Latin words: "T5" matches "T5의" and "T5 model"
 but not "mT5"; "BERT" matches "BERT-large" but not "ALBERT".
 
-    >>> names = paper_names({"1910.10683": "Exploring the Limits...", "2010.11934": "mT5: A ..."})
+    >>> names = paper_names({"1910.10683": {"title": "Exploring the Limits..."},
+    ...                      "2010.11934": {"title": "mT5: A ..."}})
     >>> named_papers("T5와 mT5의 차이는?", names)
     ['1910.10683', '2010.11934']
 """
@@ -24,14 +25,23 @@ from ingest.readinglist import manifest_paper
 _SHORT_TITLE = re.compile(r"^([A-Za-z][\w\- ]{0,20}?)\s*[:,]")  # "ALBERT:", "DistilBERT,"
 
 
-def paper_names(titles: dict[str, str]) -> dict[str, str]:
-    """{name: doc_id} for the indexed documents `titles` ({doc_id: title})."""
+def paper_names(docs: dict[str, dict]) -> dict[str, str]:
+    """{name: doc_id} for the indexed documents `docs` ({doc_id: the index's metadata}):
+    each one's aliases and the short name its title opens with."""
     names: dict[str, str] = {}
-    for doc_id, title in titles.items():
-        known = manifest_paper(doc_id)
-        for name in (*(known.aliases if known else ()), *title_name(title)):
+    for doc_id, meta in docs.items():
+        for name in (*doc_aliases(doc_id, meta), *title_name(meta.get("title", ""))):
             names.setdefault(name, doc_id)
     return names
+
+
+def doc_aliases(doc_id: str, meta: dict) -> tuple[str, ...]:
+    """The names readers use for a document, as the index recorded them at ingest; an index
+    built before it recorded them falls back to the reading list's `aliases` column."""
+    if "aliases" in meta:
+        return tuple(meta["aliases"])
+    known = manifest_paper(doc_id)
+    return known.aliases if known else ()
 
 
 def title_name(title: str) -> list[str]:

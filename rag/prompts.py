@@ -105,8 +105,8 @@ def prompt_inputs(
 def format_sources(passages: list[Passage]) -> str:
     """Numbered passages, each headed by a short label of its paper. Pages stay out: the
     model cites by number, and the citation carries the pages."""
-    return "\n".join(f"[{p.n}] ({source_label(p.title, p.doc_id)}) {' '.join(p.text.split())}"
-                     for p in passages)
+    return "\n".join(f"[{p.n}] ({source_label(p.title, p.doc_id, p.aliases)}) "
+                     f"{' '.join(p.text.split())}" for p in passages)
 
 
 LABEL_CHARS = 40
@@ -114,7 +114,8 @@ NOTE_LABEL = "notes"
 _HASHED = re.compile(r"[0-9a-f]{8,}")  # "001_2823b95318a23eab": a stem that names nothing
 
 
-def source_label(title: str, doc_id: str = "") -> str:
+def source_label(title: str, doc_id: str = "", aliases: tuple[str, ...] | None = None
+                 ) -> str:
     """What the model needs to tell papers apart, in few tokens: the name a title opens with
     ("ALBERT: A Lite BERT for ..." -> "ALBERT"), else the reading list's short name for the
     paper ("Exploring the Limits of Transfer ..." -> "T5"), else the title cut at a word near
@@ -124,9 +125,11 @@ def source_label(title: str, doc_id: str = "") -> str:
     names = title_name(title)
     if names:
         return names[0]
-    known = manifest_paper(doc_id) if doc_id else None
-    if known and known.aliases:
-        return known.aliases[0]
+    if aliases is None:  # not looked up in the index: the reading list's, if it lists it
+        known = manifest_paper(doc_id) if doc_id else None
+        aliases = known.aliases if known else ()
+    if aliases:
+        return aliases[0]
     if title == doc_id and _HASHED.search(title):
         return NOTE_LABEL
     if len(title) <= LABEL_CHARS:

@@ -101,7 +101,7 @@ class Retriever:
         self.embedders = embedders or load_embedders(settings.embedder, _query_runtime(settings))
         self.index.meta.check_embedders([e.id for e in self.embedders])
         self._qcache: dict[tuple[int, str], np.ndarray] = {}
-        self.names = paper_names({d: m.get("title", "") for d, m in self.index.meta.docs.items()})
+        self.names = paper_names(self.index.meta.docs)
         self._warm_up()
 
     def _warm_up(self) -> None:

@@ -48,7 +48,7 @@ def asks_which(question: str, lang: str) -> bool:
 def name_sentence(passage: Passage, lang: str) -> CheckedSentence | None:
     """A sentence naming the passage's paper and its arXiv id, cited to the passage; None
     for a reading note (it names no paper of its own)."""
-    label = source_label(passage.title, passage.doc_id)
+    label = source_label(passage.title, passage.doc_id, passage.aliases)
     if label == NOTE_LABEL:
         return None
     name = passage.title if passage.title.startswith(label) else f"{label}: {passage.title}"

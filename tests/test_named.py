@@ -8,11 +8,11 @@ from rag.retrieve import Retriever
 
 def test_names_come_from_the_manifest_and_from_short_titles():
     names = paper_names({
-        "1910.10683": "Exploring the Limits of Transfer Learning with a Unified Text-to-Text",
-        "2001.08361": "Scaling Laws for Neural Language Models",
-        "9999.00001": "GizmoNet: A Paper the Manifest Does Not List",
-        "9999.00002": "Attention: an ordinary first word",
-        "my_note": "my_note",
+        "1910.10683": {"title": "Exploring the Limits of Transfer Learning with a Unified"},
+        "2001.08361": {"title": "Scaling Laws for Neural Language Models"},
+        "9999.00001": {"title": "GizmoNet: A Paper the Manifest Does Not List"},
+        "9999.00002": {"title": "Attention: an ordinary first word"},
+        "my_note": {"title": "my_note"},
     })
     assert names["T5"] == "1910.10683" and names["Raffel"] == "1910.10683"
     assert names["Kaplan"] == "2001.08361"
@@ -47,7 +47,8 @@ def test_named_leg_ranks_the_named_papers_own_chunks(small_index):
 
 
 def test_model_names_no_passage_mentions_are_unseen():
-    names = paper_names({"gpt1": "Improving Language Understanding by Generative Pre-Training"})
+    names = paper_names({"gpt1": {
+        "title": "Improving Language Understanding by Generative Pre-Training"}})
     text = "Flan-PaLM 540B reaches 75.2% on MMLU. TinyBERT4 is 7.5x smaller. OPT-175B ..."
     assert unseen_names("GPT-5의 컨텍스트 길이는?", text, names) == ["GPT-5"]
     assert unseen_names("GPT-1使用的预训练语料是什么？", text, names) == []  # names a paper
@@ -110,3 +111,25 @@ def test_a_name_used_for_a_kind_of_model_is_not_the_paper_asked_about():
     ]
     for q in about:
         assert not named_as_kind(q, named_papers(q, names), names), q
+
+
+def test_names_come_from_the_index_own_record_of_aliases():
+    """The index records each document's aliases at ingest; the reading list is only the
+    fallback for an index built before it did."""
+    names = paper_names({
+        "9999.00001": {"title": "Some Paper", "aliases": ["Gizmo"]},
+        "1910.10683": {"title": "Exploring the Limits of Transfer Learning", "aliases": []},
+        "2003.10555": {"title": "Pre-training Text Encoders as Discriminators"},  # older index
+    })
+    assert names["Gizmo"] == "9999.00001"
+    assert "T5" not in names  # the index says it has none: the manifest is not asked
+    assert names["ELECTRA"] == "2003.10555"
+
+
+def test_ingest_records_a_listed_papers_aliases_in_the_index(small_index):
+    from index.backend import open_index
+
+    docs = open_index(small_index).meta.docs
+    assert docs["1909.11942"]["aliases"] == ["ALBERT"]
+    assert docs["1910.01108"]["aliases"] == ["DistilBERT"]
+    assert all(docs[d]["aliases"] == [] for d in docs if not d[0].isdigit())  # the notes
