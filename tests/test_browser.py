@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import HANGUL, REPLIES, ScriptedChat, start_server
+from tests.app_kit import HANGUL, REPLIES, ScriptedChat, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -136,7 +136,7 @@ def test_korean_question_with_the_real_default_model(small_index, page, tmp_path
     settings = small_index.model_copy(update={"llm_gguf": gguf})
     assistant = Assistant(settings, Retriever(settings), chat_model(settings))
     from shell.web import build_app, launch
-    from tests.test_app import free_port
+    from tests.app_kit import free_port
 
     blocks = build_app(settings, assistant)
     _, url, _ = launch(blocks, port=free_port(), prevent_thread_lock=True, quiet=True)

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import tests.test_fetch as fetch_tests
 from index.store import load_version
 from shell.cli import main
+from tests import fetch_kit
 from tests.conftest import VECTOR_CACHE
+from tests.fetch_kit import LORA, server  # noqa: F401 (the loopback arXiv, a fixture)
 from tests.hardening_kit import (
     fake_paper,
     index_state,
@@ -27,7 +28,6 @@ from tests.hardening_kit import (
     run_rag,
     wait_for,
 )
-from tests.test_fetch import LORA, server  # noqa: F401 (the loopback arXiv, a fixture)
 
 
 def rag(args: list[str], home: Path, cache: Path = VECTOR_CACHE, **env: str):
@@ -53,7 +53,7 @@ def note(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------- arXiv failing
 
-_plain_handler = fetch_tests._handler
+_plain_handler = fetch_kit._handler
 
 
 def _handler_that_can_drop(fake):
@@ -71,8 +71,8 @@ def _handler_that_can_drop(fake):
 
 @pytest.fixture
 def arxiv(monkeypatch, request):
-    """tests/test_fetch.py's loopback arXiv, plus a "drop" behaviour (connection closed)."""
-    monkeypatch.setattr(fetch_tests, "_handler", _handler_that_can_drop)
+    """tests/fetch_kit.py's loopback arXiv, plus a "drop" behaviour (connection closed)."""
+    monkeypatch.setattr(fetch_kit, "_handler", _handler_that_can_drop)
     return request.getfixturevalue("server")
 
 

@@ -1,25 +1,23 @@
-"""PDF and note extraction on the real corpus: reading order, cleaning, page numbers, errors.
+"""PDF and note extraction on the real corpus: reading order, cleaning, page numbers.
 
 Three papers and five notes are committed under tests/data; the other papers come from the
 corpus in ../shared beside the repo (27 arXiv PDFs), and a test that needs one skips
 without it. Extracted documents are cached per module, so each PDF is read once. The
-full-corpus sweep (747 pages, ~30 s of pure-Python pypdf) is marked slow.
+full-corpus sweep (747 pages, ~30 s of pure-Python pypdf) is marked slow. Files that
+cannot be read: tests/test_pdf_errors.py.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
-from pypdf import PdfReader, PdfWriter
 
 import ingest.pdf
 from ingest.clean import join_hyphenated, normalize_chars, strip_arxiv_stamp
-from ingest.pdf import NO_TEXT, ParseError, extract_pages, iter_pages, load_document, note_title
+from ingest.pdf import extract_pages, iter_pages, load_document, note_title
 from ingest.types import PAGE_SEPARATOR, Page, Paper
 from tests.conftest import CORPUS, PDFS, SEEDS, SOURCES, needs_corpus, pdf_path
 
@@ -229,79 +227,6 @@ def test_reading_note_loses_image_tags_only() -> None:
     doc = load_document(path, Paper(doc_id="002", title="大语言模型"))
     assert "<img" not in doc.text and "](" in doc.text  # links stay
     assert doc.lang == "zh" and note_title(doc.text, "x") == "大语言模型"
-
-
-# ---------------------------------------------------------------- files that cannot be read
-
-
-def _expect_parse_error(path: Path, fragment: str) -> None:
-    with pytest.raises(ParseError) as info:
-        extract_pages(path)
-    message = str(info.value)
-    assert path.name in message and "\n" not in message
-    assert fragment in message
-
-
-def test_missing_file(tmp_path: Path) -> None:
-    _expect_parse_error(tmp_path / "missing.pdf", "check the path")
-
-
-def test_truncated_pdf(tmp_path: Path) -> None:
-    data = (PDFS / "1910.01108.pdf").read_bytes()
-    path = tmp_path / "truncated.pdf"
-    path.write_bytes(data[: len(data) // 2])
-    _expect_parse_error(path, "download it again")
-
-
-def test_random_bytes_named_pdf(tmp_path: Path) -> None:
-    path = tmp_path / "random.pdf"
-    path.write_bytes(bytes(range(256)) * 40)
-    _expect_parse_error(path, "not a PDF")
-
-
-def test_html_saved_as_pdf(tmp_path: Path) -> None:
-    path = tmp_path / "1810.04805.pdf"
-    path.write_text("<!DOCTYPE html>\n<html><head><title>arXiv</title></head></html>")
-    _expect_parse_error(path, "HTML")
-
-
-def test_empty_file(tmp_path: Path) -> None:
-    path = tmp_path / "empty.pdf"
-    path.write_bytes(b"")
-    _expect_parse_error(path, "empty file")
-
-
-def _one_real_page() -> PdfWriter:
-    writer = PdfWriter()
-    writer.add_page(PdfReader(PDFS / "1910.01108.pdf").pages[0])
-    return writer
-
-
-def test_encrypted_pdf(tmp_path: Path) -> None:
-    locked = _one_real_page()
-    locked.encrypt("secret", algorithm="RC4-128")
-    path = tmp_path / "locked.pdf"
-    locked.write(path)
-    _expect_parse_error(path, "password")
-
-
-def test_encrypted_pdf_with_empty_password_opens(tmp_path: Path) -> None:
-    writer = _one_real_page()
-    writer.encrypt("", owner_password="owner", algorithm="RC4-128")
-    path = tmp_path / "restricted.pdf"
-    writer.write(path)
-    assert "DistilBERT" in extract_pages(path)[0].text
-
-
-def test_pdf_without_text_layer(tmp_path: Path) -> None:
-    writer = PdfWriter()
-    writer.add_blank_page(612, 792)
-    writer.add_blank_page(612, 792)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    path = tmp_path / "scan.pdf"
-    path.write_bytes(buffer.getvalue())
-    _expect_parse_error(path, NO_TEXT)
 
 
 # ---------------------------------------------------------------- the whole corpus

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.test_app import HANGUL
+from tests.app_kit import HANGUL
 
 gr = pytest.importorskip("gradio")
 
