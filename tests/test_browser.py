@@ -60,6 +60,8 @@ def ask_in_browser(page, url: str, question: str, timeout_s: float) -> tuple[str
     while time.monotonic() < deadline and page.locator(FINAL).count() == 0:
         if page.locator(BOT).count():
             text = page.locator(BOT).last.inner_text().strip()
+            if page.locator(FINAL).count():  # the answer landed while we read: not a partial
+                break
             if text and text != "…" and (not partials or partials[-1] != text):
                 partials.append(text)
         time.sleep(0.1)
