@@ -90,6 +90,8 @@ class Assistant:
         self._llm = llm
         self._translator: Translator | None = None
         self._topic: TopicTest | None = None
+        # USE when the index has it, else the first embedder (index/embed.py)
+        self._sentences: Embedder = sentence_embedder(self.retriever.embedders)
 
     @property
     def llm(self) -> BaseChatModel:
@@ -103,7 +105,7 @@ class Assistant:
     def topic(self) -> TopicTest:
         """The off-topic test of the gate, on the sentence embedder (rag/topic.py)."""
         if self._topic is None:
-            self._topic = TopicTest(self._sentence_embedder)
+            self._topic = TopicTest(self._sentences)
         return self._topic
 
     @property
@@ -194,8 +196,16 @@ class Assistant:
         """The passages cut to the sentences that bear on the question (rag/focus.py)."""
         if not self.settings.evidence_tokens:
             return passages
-        kw.setdefault("budget_tokens", self.settings.evidence_tokens)
-        return focus(question, passages, self._sentence_embedder, also=also, **kw)
+        lang = question.answer_lang if isinstance(question, Question) else detect_lang(question)
+        kw.setdefault("budget_tokens", self._budget(lang))
+        return focus(question, passages, self._sentences, also=also, **kw)
+
+    def _budget(self, lang: str) -> int:
+        """Evidence tokens for a question answered in `lang`: an English question reads
+        more (settings.evidence_tokens_en), since its reader does not cross languages."""
+        if lang == "en" and self.settings.evidence_tokens_en:
+            return self.settings.evidence_tokens_en
+        return self.settings.evidence_tokens
 
     def _side_reading(self, lang: str, side: str, doc_id: str, passages: list[Passage]
                       ) -> Reading:
@@ -205,7 +215,7 @@ class Assistant:
         question = SIDE_QUESTION[lang].format(side=side)
         own = passages_of(passages, [doc_id])
         own = self._focus(question, own, [SIDE_QUERY.format(side=side), *KEY_IDEA_QUERIES],
-                          spread=1, budget_tokens=self.settings.evidence_tokens // 2,
+                          spread=1, budget_tokens=self._budget(lang) // 2,
                           prior=[LEAD_BONUS * self._is_lead(p) for p in own])
         return Reading(prompt_inputs(question, lang, own), own)
 
@@ -229,11 +239,6 @@ class Assistant:
     def _is_lead(self, passage: Passage) -> bool:
         """Whether the passage holds its paper's opening (abstract) chunks."""
         return any(self.retriever.index.chunks[r].seq < ABSTRACT_CHUNKS for r in passage.rows)
-
-    @property
-    def _sentence_embedder(self) -> Embedder:
-        """USE when the index has it, else the first embedder (index/embed.py)."""
-        return sentence_embedder(self.retriever.embedders)
 
     def warm_up(self) -> None:
         """Load the model and process the prompt's fixed part (rules and worked examples) once,
@@ -264,7 +269,7 @@ class Assistant:
     def finisher(self) -> Finisher:
         docs = self.retriever.index.meta.docs
         return Finisher(self.translate, self._similarity, self._similar_sentences,
-                        MIN_MEANING.get(self._sentence_embedder.id, (0.0, 0.0)),
+                        MIN_MEANING.get(self._sentences.id, (0.0, 0.0)),
                         self.retriever.names, {d: m.get("path", "") for d, m in docs.items()})
 
     def _similarity(self, sentences: list[str], passages: list[Passage]) -> np.ndarray:
@@ -279,7 +284,7 @@ class Assistant:
         """Cosines of `sentence` with each candidate under the sentence embedder (USE)."""
         if not candidates:
             return []
-        emb = self._sentence_embedder
+        emb = self._sentences
         return (emb.encode_document(candidates) @ emb.encode_query([sentence])[0]).tolist()
 
     def _abstain(self, question, lang, passages, timings, t0) -> Answer:
