@@ -5,8 +5,8 @@ meaning. This pass holds it to its claims (rag/ground.py), in this order:
 
 1. its numbers and names occur in the passages it cites, and some sentence of them says
    what it says: kept as it is;
-2. they occur in another passage that supports it: the citation moves there (the reader
-   often puts the right fact under the wrong marker);
+2. they occur in another passage whose sentences say what it says: the citation moves
+   there (the reader often puts the right fact under the wrong marker, or none);
 3. otherwise the sentence is replaced by what the paper says: the sentence of the cited
    passage closest to it in meaning (multilingual sentence embeddings), if one is close
    enough, verbatim, or translated into the answer's language when the paper's differs; a
@@ -80,7 +80,8 @@ class Grounder:
         text, head = "\n".join(p.text for p in cited), " ".join(header(p) for p in cited)
         if grounded(s.text, text, head):
             return s if self._means(s.text, cited, head) else None
-        for n in s.others:
+        rest = [n for n in by_n if n not in s.cited and n not in s.others]
+        for n in [*s.others, *rest]:
             if grounded(s.text, by_n[n].text, header(by_n[n])) and \
                     self._means(s.text, [by_n[n]], header(by_n[n])):
                 log.info("re-cited %s -> [%d]: %s", s.cited, n, s.text)
