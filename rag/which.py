@@ -33,8 +33,11 @@ _WHICH = {
                      rf"[\w-]+\s+){{0,2}}?{_THING['en']}\b|"
                      r"\bwhat(?:'s| is| was) (?:the )?name\b|\bwhat (?:is|was|are) .+ called\b",
                      re.I),
-    "ko": re.compile(rf"(?:어떤|어느|무슨)\s*{_THING['ko']}|이름|뭐라고 (?:부르|하)"),
-    "zh": re.compile(rf"(?:哪(?:个|篇|种|一个|一篇|一种)?|什么){_THING['zh']}|叫什么|名称|名字"),
+    # a word may sit between: "어떤 대화 모델", "哪个对话模型", "哪种预训练方法"
+    "ko": re.compile(rf"(?:어떤|어느|무슨)\s*(?:[가-힣A-Za-z0-9-]+\s+)?{_THING['ko']}|이름|"
+                     r"뭐라고 (?:부르|하)"),
+    "zh": re.compile(rf"(?:哪(?:个|篇|种|项|一个|一篇|一种|一项)?|什么)"
+                     rf"[\u4e00-\u9fffA-Za-z0-9-]{{0,4}}?{_THING['zh']}|叫什么|名称|名字"),
 }
 NAMED_AS = {"en": "This is {name} ({ident}).", "ko": "해당 논문: {name} ({ident}).",
             "zh": "对应论文：{name}（{ident}）。"}

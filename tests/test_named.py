@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.named import named_as_kind, named_papers, paper_names, unseen_names
 from rag.retrieve import Retriever
+from rag.which import asks_which
 
 
 def test_names_come_from_the_manifest_and_from_short_titles():
@@ -133,3 +136,18 @@ def test_ingest_records_a_listed_papers_aliases_in_the_index(small_index):
     assert docs["1909.11942"]["aliases"] == ["ALBERT"]
     assert docs["1910.01108"]["aliases"] == ["DistilBERT"]
     assert all(docs[d]["aliases"] == [] for d in docs if not d[0].isdigit())  # the notes
+
+
+@pytest.mark.parametrize(("question", "lang", "which"), [
+    ("哪个对话模型用合理性、具体性和趣味性衡量回答质量？", "zh", True),
+    ("哪种预训练方法把输入的一部分词元替换掉？", "zh", True),
+    ("哪篇论文提出了注意力机制？", "zh", True),
+    ("T5的基线实验使用多大的SentencePiece词表？", "zh", False),
+    ("어떤 대화 모델이 외부 도구를 호출하나?", "ko", True),
+    ("어떤 모델이 임베딩을 분해하나?", "ko", True),
+    ("RoBERTa는 BERT의 어떤 손실을 제거했나?", "ko", False),
+    ("Which dialogue model consults a toolset?", "en", True),
+    ("What batch size did RoBERTa scale to?", "en", False),
+])
+def test_a_which_question_may_put_a_word_before_the_thing_it_asks_for(question, lang, which):
+    assert asks_which(question, lang) is which
