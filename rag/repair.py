@@ -13,7 +13,8 @@ meaning. This pass holds it to its claims (rag/ground.py), in this order:
    translation must keep the quote's numbers and names (checked the same way), else the
    sentence is removed;
 4. a sentence that no passage supports, or whose meaning no sentence of its passage
-   carries (a Korean or Chinese sentence has no English words to compare), is removed:
+   carries (a Korean or Chinese sentence has no English words to compare), or that asks
+   a question (the reader echoing the question back, cited) is removed:
    the user never reads it as part of the answer (`Answer.unsupported` keeps it).
 
     shown, dropped = Grounder("ko", translate, similar).ground(checked, passages)
@@ -65,7 +66,8 @@ class Grounder:
         shown: list[CheckedSentence] = []
         dropped: list[str] = []
         for s in checked:
-            fixed = self._one(s, by_n, shown) if s.supported else None
+            asks = s.text.rstrip().endswith(("?", "？"))  # the question echoed, not an answer
+            fixed = self._one(s, by_n, shown) if s.supported and not asks else None
             if fixed is None or fixed.quote:
                 dropped.append(s.text)
             if fixed is not None:

@@ -161,6 +161,14 @@ def test_a_wrong_number_is_replaced_by_what_the_paper_says(retriever):
     assert "45%" in answer.unsupported[0]
 
 
+def test_the_question_echoed_back_is_not_shown(retriever):
+    answer, _, _ = _ask(retriever, "How much smaller than BERT is DistilBERT?",
+                        "DistilBERT is 40% smaller than BERT [1]. "
+                        "How much faster than BERT is DistilBERT? [1]")
+    assert "40%" in answer.text and "faster" not in answer.text
+    assert any("faster" in s for s in answer.unsupported)
+
+
 def test_a_translation_that_changes_a_number_loses_its_sentence(retriever):
     question = "DistilBERT는 BERT보다 얼마나 작은가?"
     answer, _, _ = _ask(retriever, question, "DistilBERT is 40% smaller than BERT [1].",
