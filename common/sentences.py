@@ -48,9 +48,6 @@ def split_sentences(text: str, lang: Lang) -> list[Span]:
     >>> t = "BERT uses MLM (Devlin et al., 2019). It works. See Fig. 3 for 3.5 points."
     >>> [t[a:b] for a, b in split_sentences(t, "en")]
     ['BERT uses MLM (Devlin et al., 2019).', 'It works.', 'See Fig. 3 for 3.5 points.']
-    >>> t = "Distill them (Sun et al., 2019; Turc et al., 2019) for use; it helps."
-    >>> [t[a:b] for a, b in split_sentences(t, "en")]
-    ['Distill them (Sun et al., 2019; Turc et al., 2019) for use;', 'it helps.']
     """
     spans: list[Span] = []
     for line in _LINE.finditer(text):
@@ -74,15 +71,7 @@ def _split_line(line: str, lang: Lang) -> list[Span]:
 
 
 def _zh_ends(line: str) -> list[int]:
-    return [m.end() for m in _ZH_END.finditer(line)
-            if not _inside_number(line, m.start()) and not _in_brackets(line, m.start())]
-
-
-def _in_brackets(line: str, i: int) -> bool:
-    """True for a ';' inside an open bracket: "(Sun et al., 2019; Turc et al., 2019)" lists
-    citations, it does not end a sentence."""
-    return line[i] in ";；" and line.count("(", 0, i) + line.count("（", 0, i) > \
-        line.count(")", 0, i) + line.count("）", 0, i)
+    return [m.end() for m in _ZH_END.finditer(line) if not _inside_number(line, m.start())]
 
 
 def _en_ends(line: str) -> list[int]:

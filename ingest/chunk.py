@@ -16,7 +16,7 @@ from common.sentences import Span, split_sentences
 from common.tokens import approx_tokens
 from ingest.types import Chunk, Document
 
-CHUNKER_VERSION = "sent-v2"
+CHUNKER_VERSION = "sent-v1"
 
 
 def chunk_document(doc: Document, max_tokens: int = 300) -> list[Chunk]:

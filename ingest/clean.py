@@ -200,9 +200,7 @@ def join_hyphenated(text: str, vocab: Vocabulary | None = None) -> str:
 
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.(?:\d+\.?)*)\s+[A-Z][^.!?]{0,70}$")
 _NAMED_HEADING = re.compile(r"^(?:Abstract|Acknowledge?ments?|References|Appendix)\b.{0,40}$")
-# "1) ..." is a list item; "2019) for real applications." is a citation's year that
-# ended the previous line, and breaking there cut the sentence in two
-_BULLET = re.compile(r"^\s*(?:[•●▪◦∙·\-–*]|\(\w\)|\d{1,2}\))\s")
+_BULLET = re.compile(r"^\s*(?:[•●▪◦∙·\-–*]|\(\w\)|\d+\))\s")
 _SENTENCE_END = re.compile(r"[.!?:][\"')\]”’]*$")
 
 

@@ -188,32 +188,16 @@ def extract_pages(path: Path) -> list[Page]:
 
 
 def _join_pages(pages: list[Page]) -> tuple[str, tuple[int, ...]]:
-    """Page texts joined and the offset where each page starts: by PAGE_SEPARATOR (a
-    paragraph break), or by a space when the page ends inside a sentence the next page
-    finishes (a sixth of the corpus's page breaks: "(Zhu et al.," | "2015) and English
-    Wikipedia (2,500M words)."), so that sentence stays whole for evidence and quotes."""
+    """Page texts joined by PAGE_SEPARATOR and the offset where each page starts."""
     offsets, parts, position = [], [], 0
     for i, page in enumerate(pages):
         if i:
-            glue = " " if _continues(parts[-1], page.text) else PAGE_SEPARATOR
-            parts.append(glue)
-            position += len(glue)
+            parts.append(PAGE_SEPARATOR)
+            position += len(PAGE_SEPARATOR)
         offsets.append(position)
         parts.append(page.text)
         position += len(page.text)
     return "".join(parts), tuple(offsets)
-
-
-_SENTENCE_END = re.compile(r"[.!?:。！？]\W{0,2}$")
-_GOES_ON = re.compile(r"[a-z0-9(),;]")
-
-
-def _continues(before: str, after: str) -> bool:
-    """Whether a page that ends with `before` and the next page, which starts with `after`,
-    share a sentence: no sentence end before, and a lower-case word, a number (a citation's
-    year, "2019)") or a comma after."""
-    head, tail = before.rstrip(), after.lstrip()
-    return bool(head and tail and not _SENTENCE_END.search(head) and _GOES_ON.match(tail))
 
 
 _MD_IMAGE = re.compile(r"<img\b[^>]*>|!\[[^\]]*\]\([^)]*\)", re.IGNORECASE)
@@ -251,7 +235,7 @@ def note_title(text: str, fallback: str) -> str:
 def load_document(path: Path, paper: Paper) -> Document:
     """Read `path` (.pdf, or a .txt/.md reading note) into a `Document` for `paper`.
 
-    A PDF's pages are joined (`_join_pages`) and `page_offsets` records where each page
+    A PDF's pages are joined with PAGE_SEPARATOR and `page_offsets` records where each page
     starts; a note is a single page. `lang` comes from the text (a sample of it for papers),
     `sha256` from the file's bytes, so an unchanged file needs no re-embedding.
     """

@@ -200,8 +200,7 @@ def test_load_document_pdf_offsets_hash_and_lang() -> None:
     for page, start in zip(extracted, doc.page_offsets, strict=True):
         assert doc.text[start:].startswith(page.text)
         assert doc.page_at(start) == page.number
-    glued = [doc.text[start - len(PAGE_SEPARATOR):start] for start in doc.page_offsets[1:]]
-    assert all(g == PAGE_SEPARATOR or g.endswith(" ") for g in glued)
+    assert doc.text == PAGE_SEPARATOR.join(page.text for page in extracted)
     assert doc.sha256 == sources()["1910.13461"]["sha256"]
     assert doc.lang == "en" and doc.doc_id == "1910.13461"
 
@@ -244,32 +243,3 @@ def test_whole_corpus_pages_ligatures_stamps() -> None:
             assert not re.search(r"\[cs\.[A-Z]{2}\]\s+\d{1,2} [A-Z][a-z]{2} \d{4}", page.text)
             assert "\x00" not in page.text and "\ufffd" not in page.text
         assert sum(len(page.text) for page in extracted) > 10_000, doc_id
-
-
-def sentences_of(doc_id: str) -> tuple[object, list[str]]:
-    from common.sentences import split_sentences
-
-    doc = load_document(pdf_path(doc_id), Paper(doc_id=doc_id, title=doc_id))
-    return doc, [doc.text[a:b] for a, b in split_sentences(doc.text, "en")]
-
-
-def test_a_sentence_across_a_page_break_comes_out_whole() -> None:
-    """ALBERT's page 2 ends "... increasing the" and page 3 goes on "hidden size to 2048
-    ...": one sentence, found on both pages; a page that ends a sentence keeps its break."""
-    doc, sentences = sentences_of("1909.11942")
-    whole = ("We show that, under the same setting, increasing the hidden size to 2048 leads "
-             "to model degradation and hence worse performance.")
-    assert whole in sentences
-    at = doc.text.index(whole)
-    assert (doc.page_at(at), doc.page_at(at + len(whole) - 1)) == (2, 3)
-    assert doc.text[doc.page_offsets[1] - 2:doc.page_offsets[1]] == PAGE_SEPARATOR
-
-
-def test_a_citation_year_opening_a_line_stays_in_its_sentence() -> None:
-    """"2019) for real applications." opened a line of ALBERT's page 1 and was taken for a
-    list item ("1) ..."), and the ';' between two citations ended a sentence."""
-    _, sentences = sentences_of("1909.11942")
-    assert ("It has become common practice to pre-train large models and distill them down "
-            "to smaller ones (Sun et al., 2019; Turc et al., 2019) for real applications."
-            ) in sentences
-    assert not [s for s in sentences if s.startswith(("2019)", "Turc et al."))]
