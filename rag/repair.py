@@ -3,8 +3,9 @@
 After the citation check (rag/cite.py) each sentence has the passages that support it in
 meaning. This pass holds it to its claims (rag/ground.py), in this order:
 
-1. its numbers and names occur in the passages it cites, and some sentence of them says
-   what it says: kept as it is;
+1. its numbers and names occur in the passages it cites (a translation score under the
+   language pair the passage gives it, rag/pairs.py), and some sentence of them says what
+   it says: kept as it is;
 2. they occur in another passage whose sentences say what it says: the citation moves
    there (the reader often puts the right fact under the wrong marker, or none);
 3. otherwise the sentence is replaced by what the paper says: the sentence of the cited
@@ -31,6 +32,7 @@ from common.lang import detect_lang, written_in
 from rag.cite import MARKER, CheckedSentence, Citation, header, quote_candidates
 from rag.context import Passage
 from rag.ground import anchored, claims, grounded, missing, numbers
+from rag.pairs import contradicts, other_pair
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,11 @@ class Grounder:
         if not cited:
             return None
         text, head = "\n".join(p.text for p in cited), " ".join(header(p) for p in cited)
-        if grounded(s.text, text, head):
+        if _holds(s.text, text, head):
             return s if self._means(s.text, cited, head) else None
         rest = [n for n in by_n if n not in s.cited and n not in s.others]
         for n in [*s.others, *rest]:
-            if grounded(s.text, by_n[n].text, header(by_n[n])) and \
+            if _holds(s.text, by_n[n].text, header(by_n[n])) and \
                     self._means(s.text, [by_n[n]], header(by_n[n])):
                 log.info("re-cited %s -> [%d]: %s", s.cited, n, s.text)
                 return dataclasses.replace(s, cited=(n,), others=())
@@ -106,7 +108,8 @@ class Grounder:
                     shown: list[CheckedSentence]) -> CheckedSentence | None:
         """The cited passage's own sentence closest to `s`, in place of `s` (translated when
         the languages differ); none when no sentence of the passage is close to it."""
-        candidates = [c for c in quote_candidates(passage) if not _garbled(c)]
+        candidates = [c for c in quote_candidates(passage)
+                      if not _garbled(c) and not contradicts(self.question, c)]
         if self.question and candidates:  # "Formally, we consider sequences of ..." does not
             on_topic = self.similar(self.question, candidates)  # answer "how long are chunks"
             candidates = [c for c, x in zip(candidates, on_topic, strict=True)
@@ -128,6 +131,17 @@ class Grounder:
                 return None
         return CheckedSentence(text, (passage.n,), True, (), quote=quote,
                                translation=text if text != quote else "")
+
+
+def _holds(sentence: str, text: str, head: str) -> bool:
+    """The passage holds the sentence's numbers and names, and no number it states is the
+    passage's score for another language pair (rag/pairs.py)."""
+    if not grounded(sentence, text, head):
+        return False
+    if other_pair(sentence, text):
+        log.info("a number of another language pair: %s", sentence)
+        return False
+    return True
 
 
 def _garbled(text: str) -> bool:

@@ -52,3 +52,35 @@ def test_a_fact_under_the_wrong_marker_is_cited_where_it_is(grounder):
     shown, dropped = grounder.ground([said], passages)
     assert [(s.text, s.cited) for s in shown] == [(said.text, (2,))]
     assert dropped == []
+
+
+TRANSFORMER = "Attention Is All You Need"
+EN_DE = "Transformer在WMT 2014英德翻译任务上的BLEU是多少？"
+EN_FR = "What BLEU does the Transformer reach on WMT 2014 English-to-French?"
+
+
+def transformer_results() -> Passage:
+    text = page("1706.03762", 8)  # the EN-DE score (28.4), then the EN-FR score (41.0)
+    start = text.index("On the WMT 2014 English-to-German")
+    return Passage(1, "1706.03762", TRANSFORMER, "", 8, 8, text[start:start + 900], (), 0.0,
+                   ("Transformer",))
+
+
+@pytest.mark.parametrize(("lang", "asked", "said", "right"), [
+    ("zh", EN_DE, "Transformer在WMT 2014英德翻译任务上的BLEU是41.0。", False),  # the model's
+    ("zh", EN_DE, "Transformer在WMT 2014英德翻译任务上的BLEU是28.4。", True),
+    ("en", EN_FR, "The Transformer reaches 28.4 BLEU on WMT 2014 English-to-French.", False),
+    ("en", EN_FR, "The Transformer reaches 41.0 BLEU on WMT 2014 English-to-French.", True),
+])
+def test_a_score_is_held_to_its_language_pair(grounder, lang, asked, said, right):
+    """Both scores are in the cited passage, one sentence each: a score stated for the other
+    pair is not shown as written, and the quote that may replace it is the asked pair's."""
+    def translate(text: str, to: str) -> str:
+        return ""  # a translated quote is not shown: what is left is the check's doing
+
+    checked = CheckedSentence(said, (1,), True, others=())
+    kept, _ = Grounder(lang, translate, grounder.similar, grounder.min_meaning, asked).ground(
+        [checked], [transformer_results()])
+    assert ([s.text for s in kept] == [said]) is right, kept
+    other = "German" if asked == EN_FR else "French"
+    assert not [s for s in kept if other in s.text or other in (s.quote or "")], kept
